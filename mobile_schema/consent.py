@@ -1,0 +1,26 @@
+"""Consent (suostumus): scoped, dated, revocable permission to cooperate with a service."""
+
+from . import fields as f
+from .base import CaseDocumentSchema
+
+SERVICE_KINDS = (
+    "daycare",
+    "child_health_clinic",
+    "school",
+    "family_counselling",
+    "specialist_care",
+    "adult_social_work",
+    "other",
+)
+
+
+class ConsentSchema(CaseDocumentSchema):
+    doc_type = "consent"
+
+    service_kind = f.choice(SERVICE_KINDS)
+    service_name = f.name()
+    scope = f.text(f.MEDIUM_TEXT, required=True)
+    given_by = f.doc_id()
+    valid_from = f.date(required=True)
+    valid_to = f.date()
+    withdrawn_at = f.timestamp()

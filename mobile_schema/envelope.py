@@ -1,0 +1,57 @@
+"""The encrypted envelope: the only form in which client documents travel and rest.
+
+Routing metadata is in the clear (random ids, the document type, versions); everything
+about the family is inside `ciphertext`. `docs/PROTOCOL.md` specifies the bytes.
+A deletion (tombstone) is just `_id`, `_rev` and `_deleted: true`, as PouchDB writes it.
+"""
+
+from . import fields as f
+from .base import RequiredWhen, StrictSchema
+from .registry import DOC_TYPES
+
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+NONCE_BASE64 = r"^[A-Za-z0-9+/]{16}$"
+MAX_CIPHERTEXT = 2_800_000  # base64 of ~2 MiB; stores enforce their own byte limit too
+ENVELOPE_FIELDS = ("doc_type", "schema_version", "case_id", "key_version", "nonce", "ciphertext")
+
+
+class RevisionsSchema(StrictSchema):
+    """CouchDB's `_revisions` encoding of a revision's ancestry (replication only)."""
+
+    start = f.integer(1)
+    ids = f.List(
+        f.String(validate=f.Pattern(r"^[0-9a-f]+$", "Expected a revision hash.")),
+        required=True,
+        validate=f.non_empty(1000),
+    )
+
+
+class EnvelopeSchema(StrictSchema):
+    required_when = (RequiredWhen("_deleted", True, ENVELOPE_FIELDS, unless=True),)
+
+    id_ = f.doc_id(data_key="_id")
+    rev = f.String(
+        data_key="_rev",
+        required=False,
+        allow_none=True,
+        validate=f.Pattern(r"^[1-9][0-9]*-[0-9a-f]+$", "Expected a revision id N-hex."),
+    )
+    deleted = f.flag(data_key="_deleted")
+    revisions = f.Nested(RevisionsSchema, data_key="_revisions", required=False, allow_none=True)
+    doc_type = f.choice(sorted(DOC_TYPES), required=False)
+    schema_version = f.integer(1, required=False)
+    case_id = f.doc_id(required=False)
+    key_version = f.integer(1, required=False)
+    nonce = f.String(
+        required=False,
+        allow_none=True,
+        validate=f.Pattern(NONCE_BASE64, "Expected 12 bytes in standard base64 (16 chars)."),
+    )
+    ciphertext = f.String(
+        required=False,
+        allow_none=True,
+        validate=[
+            f.Pattern(BASE64, "Expected standard base64 with padding."),
+            f.Size(min=24, max=MAX_CIPHERTEXT),
+        ],
+    )

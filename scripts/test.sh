@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs from this repository's own files, then run it:
+# the Python package with its [test] extra in .venv, the pinned npm test peers
+# (pouchdb-server, pouchdb), then ruff, the import contracts and pytest.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -k revisions -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "Sopu needs Python 3.11 or newer ($PYTHON is older)" >&2; exit 1; }
+
+echo "== installing Python packages into .venv"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+if [ -f package-lock.json ]; then
+  echo "== installing pinned npm test peers"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== import contracts"
+.venv/bin/lint-imports
+echo "== pytest"
+exec .venv/bin/pytest "$@"

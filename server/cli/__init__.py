@@ -1,0 +1,20 @@
+"""The `sopu` command line: one group, one module per area of work."""
+
+from __future__ import annotations
+
+import click
+
+from .schema import schema
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sopu", prog_name="sopu")
+def cli() -> None:
+    """Sopu: sync backend for offline field work in family social guidance."""
+
+
+cli.add_command(schema)
+
+
+def main() -> None:
+    cli(prog_name="sopu")
