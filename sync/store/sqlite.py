@@ -1,0 +1,534 @@
+"""The embedded store: every database of a site in one SQLite file.
+
+Why one file: the sync gateway reads across all the case databases a worker is
+assigned to, and a single WAL-mode file makes that one indexed query instead of
+opening hundreds of files. Why it is safe: every `bulk_docs` is one `BEGIN IMMEDIATE`
+transaction with `synchronous=FULL`, so an acknowledged write survives `kill -9` and a
+power cut, and an interrupted one leaves nothing half-written.
+
+Tables: `dbs` (name, update_seq), `docs` (one row per document: its revision tree as
+JSON, winning rev, deleted flag, latest seq), `revs` (the body of every revision ever
+accepted — the revision archive; never pruned, not even by stemming), `locals`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..revisions import InvalidRevision, RevisionConflict, RevTree, next_rev
+from .base import Database, DocResult, Seq, Store
+from .errors import BadRequest, DatabaseExists, NotFound, StoreError
+from .incoming import (
+    DEFAULT_MAX_DOCUMENT_SIZE,
+    Incoming,
+    check_database_name,
+    check_document,
+    error_result,
+)
+
+FILENAME = "sopu.sqlite3"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dbs (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, update_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS docs (
+    db INTEGER NOT NULL, id TEXT NOT NULL, tree TEXT NOT NULL, winner TEXT NOT NULL,
+    deleted INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (db, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_by_seq ON docs (db, seq);
+CREATE TABLE IF NOT EXISTS revs (
+    db INTEGER NOT NULL, id TEXT NOT NULL, rev TEXT NOT NULL, deleted INTEGER NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (db, id, rev)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locals (
+    db INTEGER NOT NULL, id TEXT NOT NULL, rev INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (db, id)
+) WITHOUT ROWID;
+"""
+CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _doc(doc_id: str, rev: str, deleted: bool, body_json: str) -> dict:
+    """A document as CouchDB returns it: `_id`, `_rev`, the body, `_deleted` if so."""
+    doc = {"_id": doc_id, "_rev": rev, **json.loads(body_json)}
+    if deleted:
+        doc["_deleted"] = True
+    return doc
+
+
+class SQLiteStore(Store):
+    """All databases of one site in `<directory>/sopu.sqlite3`."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
+        revs_limit: int = 1000,
+    ):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / FILENAME
+        self.url = f"sqlite:///{self.directory}"
+        self.max_document_size = max_document_size
+        self.revs_limit = revs_limit
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.connection().executescript(SCHEMA)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite3 connections must stay in one thread)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            con.execute("PRAGMA busy_timeout=30000")
+            self._local.con = con
+            with self._lock:
+                self._all.append(con)
+        return con
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; taken at once so concurrent writers queue, not deadlock."""
+        con = self.connection()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def db_id(self, name: str, con: sqlite3.Connection | None = None) -> int:
+        row = (
+            (con or self.connection())
+            .execute("SELECT id FROM dbs WHERE name = ?", (name,))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(f"Database does not exist: {name}")
+        return row[0]
+
+    def database(self, name: str) -> SQLiteDatabase:
+        self.db_id(name)
+        return SQLiteDatabase(self, name)
+
+    def create_database(self, name: str) -> SQLiteDatabase:
+        check_database_name(name)
+        try:
+            with self.write() as con:
+                con.execute("INSERT INTO dbs (name) VALUES (?)", (name,))
+        except sqlite3.IntegrityError:
+            raise DatabaseExists(f"The database could not be created, {name} exists.") from None
+        return SQLiteDatabase(self, name)
+
+    def delete_database(self, name: str) -> None:
+        with self.write() as con:
+            db = self.db_id(name, con)
+            for table in ("docs", "revs", "locals"):
+                con.execute(f"DELETE FROM {table} WHERE db = ?", (db,))
+            con.execute("DELETE FROM dbs WHERE id = ?", (db,))
+
+    def list_databases(self) -> list[str]:
+        rows = self.connection().execute("SELECT name FROM dbs ORDER BY name")
+        return [name for (name,) in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._all:
+                con.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class SQLiteDatabase(Database):
+    def __init__(self, store: SQLiteStore, name: str):
+        self.store = store
+        self.name = name
+
+    def _con(self) -> sqlite3.Connection:
+        return self.store.connection()
+
+    def _id(self) -> int:
+        return self.store.db_id(self.name)
+
+    # ------------------------------------------------------------------ info
+
+    def info(self) -> dict:
+        con = self._con()
+        db = self._id()
+        live, dead = con.execute(
+            "SELECT COALESCE(SUM(deleted = 0), 0), COALESCE(SUM(deleted), 0)"
+            " FROM docs WHERE db = ?",
+            (db,),
+        ).fetchone()
+        (seq,) = con.execute("SELECT update_seq FROM dbs WHERE id = ?", (db,)).fetchone()
+        return {"db_name": self.name, "doc_count": live, "doc_del_count": dead, "update_seq": seq}
+
+    # ------------------------------------------------------------------ writes
+
+    def bulk_docs(self, docs: list[Any], new_edits: bool = True) -> list[DocResult]:
+        results: list[DocResult | None] = [None] * len(docs)
+        checked: list[tuple[int, Incoming]] = []
+        for index, doc in enumerate(docs):
+            try:
+                checked.append(
+                    (index, check_document(doc, new_edits, self.store.max_document_size))
+                )
+            except StoreError as exc:
+                results[index] = error_result(doc, exc)
+        if checked:
+            with self.store.write() as con:
+                writer = _BatchWriter(con, self.store.db_id(self.name, con), self.store.revs_limit)
+                for index, incoming in checked:
+                    results[index] = writer.apply(incoming, new_edits)
+                writer.flush()
+        return results  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ reads
+
+    def changes(
+        self,
+        since: Seq = 0,
+        limit: int | None = None,
+        style: str = "main_only",
+        include_docs: bool = False,
+        doc_ids: Iterable[str] | None = None,
+    ) -> dict:
+        db = self._id()
+        start = self._since(since, db)
+        rows = self._change_rows(db, start, limit, include_docs, doc_ids)
+        results = [_change(row, style, include_docs) for row in rows]
+        last = results[-1]["seq"] if results else start
+        return {"results": results, "last_seq": last}
+
+    def _since(self, since: Seq, db: int) -> int:
+        if since is None:
+            return 0
+        if since == "now":
+            (seq,) = (
+                self._con().execute("SELECT update_seq FROM dbs WHERE id = ?", (db,)).fetchone()
+            )
+            return seq
+        try:
+            value = int(since)
+        except (TypeError, ValueError):
+            raise BadRequest(f"Malformed since value: {since!r}") from None
+        if value < 0:
+            raise BadRequest(f"Malformed since value: {since!r}")
+        return value
+
+    def _change_rows(self, db, start, limit, include_docs, doc_ids) -> list[tuple]:
+        sql = (
+            "SELECT d.id, d.seq, d.tree, d.winner, d.deleted, "
+            + ("r.body" if include_docs else "NULL")
+            + " FROM docs d"
+            + (
+                " JOIN revs r ON r.db = d.db AND r.id = d.id AND r.rev = d.winner"
+                if include_docs
+                else ""
+            )
+            + " WHERE d.db = ? AND d.seq > ?"
+        )
+        params: list[Any] = [db, start]
+        if doc_ids is not None:
+            ids = list(doc_ids)
+            sql += f" AND d.id IN ({','.join('?' * len(ids))})"
+            params += ids
+        sql += " ORDER BY d.seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(int(limit), 0))
+        return self._con().execute(sql, params).fetchall()
+
+    def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]:
+        trees = self._trees(list(revs))
+        out = {}
+        for doc_id, wanted in revs.items():
+            tree = trees.get(doc_id)
+            missing = list(dict.fromkeys(wanted)) if tree is None else tree.missing(wanted)
+            if not missing:
+                continue
+            entry: dict[str, list[str]] = {"missing": missing}
+            ancestors = tree.possible_ancestors(missing) if tree is not None else []
+            if ancestors:
+                entry["possible_ancestors"] = ancestors
+            out[doc_id] = entry
+        return out
+
+    def bulk_get(self, requests: list[dict], revs: bool = True) -> dict:
+        ids = [r.get("id") for r in requests if isinstance(r, dict)]
+        trees = self._trees([i for i in ids if isinstance(i, str)])
+        results = []
+        for request in requests:
+            doc_id = request.get("id") if isinstance(request, dict) else None
+            rev = request.get("rev") if isinstance(request, dict) else None
+            results.append({"id": doc_id, "docs": [self._bulk_get_one(trees, doc_id, rev, revs)]})
+        return {"results": results}
+
+    def _bulk_get_one(self, trees: dict, doc_id: Any, rev: Any, revs: bool) -> dict:
+        try:
+            tree = trees.get(doc_id)
+            if tree is None:
+                raise NotFound("missing")
+            if rev is None:
+                if tree.is_deleted():
+                    raise NotFound("deleted")
+                rev = tree.winner()
+            return {"ok": self._revision(doc_id, rev, tree if revs else None)}
+        except StoreError as exc:
+            return {"error": {"id": doc_id, "rev": rev, "error": exc.error, "reason": exc.reason}}
+
+    def get(
+        self,
+        doc_id: str,
+        rev: str | None = None,
+        revs: bool = False,
+        open_revs: list[str] | str | None = None,
+        conflicts: bool = False,
+    ) -> Any:
+        tree = self._trees([doc_id]).get(doc_id)
+        if open_revs is not None:
+            return self._open_revs(doc_id, tree, open_revs, revs)
+        if tree is None:
+            raise NotFound("missing")
+        if rev is None:
+            if tree.is_deleted():
+                raise NotFound("deleted")
+            rev = tree.winner()
+        doc = self._revision(doc_id, rev, tree if revs else None)
+        if conflicts and tree.conflicts():
+            doc["_conflicts"] = tree.conflicts()
+        return doc
+
+    def _open_revs(self, doc_id: str, tree: RevTree | None, open_revs, revs: bool) -> list:
+        if open_revs == "all":
+            wanted = [rev for rev, _ in tree.leaves()] if tree else []
+        elif isinstance(open_revs, list):
+            wanted = open_revs
+        else:
+            raise BadRequest('open_revs must be "all" or a list of revisions.')
+        out = []
+        for rev in wanted:
+            try:
+                if tree is None:
+                    raise NotFound("missing")
+                out.append({"ok": self._revision(doc_id, rev, tree if revs else None)})
+            except NotFound:
+                out.append({"missing": rev})
+        return out
+
+    def _revision(self, doc_id: str, rev: Any, tree: RevTree | None) -> dict:
+        """The stored body of one revision; with `tree`, its `_revisions` too."""
+        doc = self.archived(doc_id, rev) if isinstance(rev, str) else None
+        if doc is None or (tree is not None and rev not in tree):
+            raise NotFound("missing")
+        if tree is not None:
+            doc["_revisions"] = tree.path(rev)
+        return doc
+
+    def all_docs(self, include_docs: bool = False, keys: list[str] | None = None) -> dict:
+        db = self._id()
+        con = self._con()
+        (total,) = con.execute(
+            "SELECT COUNT(*) FROM docs WHERE db = ? AND deleted = 0", (db,)
+        ).fetchone()
+        if keys is None:
+            rows = con.execute(
+                "SELECT d.id, d.winner, d.deleted, r.body FROM docs d JOIN revs r"
+                " ON r.db = d.db AND r.id = d.id AND r.rev = d.winner"
+                " WHERE d.db = ? AND d.deleted = 0 ORDER BY d.id",
+                (db,),
+            ).fetchall()
+            return {"total_rows": total, "rows": [_all_docs_row(r, include_docs) for r in rows]}
+        found = {}
+        for chunk in _chunks([k for k in keys if isinstance(k, str)]):
+            found.update(
+                (r[0], r)
+                for r in con.execute(
+                    "SELECT d.id, d.winner, d.deleted, r.body FROM docs d JOIN revs r"
+                    " ON r.db = d.db AND r.id = d.id AND r.rev = d.winner"
+                    f" WHERE d.db = ? AND d.id IN ({','.join('?' * len(chunk))})",
+                    [db, *chunk],
+                )
+            )
+        rows = [
+            _all_docs_row(found[k], include_docs)
+            if k in found
+            else {"key": k, "error": "not_found"}
+            for k in keys
+        ]
+        return {"total_rows": total, "rows": rows}
+
+    def archived(self, doc_id: str, rev: str) -> dict | None:
+        row = (
+            self._con()
+            .execute(
+                "SELECT deleted, body FROM revs WHERE db = ? AND id = ? AND rev = ?",
+                (self._id(), doc_id, rev),
+            )
+            .fetchone()
+        )
+        return None if row is None else _doc(doc_id, rev, bool(row[0]), row[1])
+
+    def _trees(self, ids: list[str]) -> dict[str, RevTree]:
+        return _load_trees(self._con(), self._id(), ids)
+
+    # ------------------------------------------------------------------ _local
+
+    def get_local(self, local_id: str) -> dict:
+        row = (
+            self._con()
+            .execute("SELECT rev, body FROM locals WHERE db = ? AND id = ?", (self._id(), local_id))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound("missing")
+        return {"_id": f"_local/{local_id}", "_rev": f"0-{row[0]}", **json.loads(row[1])}
+
+    def put_local(self, local_id: str, doc: dict) -> dict:
+        if not isinstance(local_id, str) or not local_id:
+            raise BadRequest("A _local document needs a non-empty id.")
+        body = {k: v for k, v in doc.items() if not k.startswith("_")}
+        with self.store.write() as con:
+            db = self.store.db_id(self.name, con)
+            row = con.execute(
+                "SELECT rev FROM locals WHERE db = ? AND id = ?", (db, local_id)
+            ).fetchone()
+            rev = (row[0] if row else 0) + 1
+            con.execute(
+                "INSERT OR REPLACE INTO locals (db, id, rev, body) VALUES (?, ?, ?, ?)",
+                (db, local_id, rev, _dumps(body)),
+            )
+        return {"id": f"_local/{local_id}", "rev": f"0-{rev}", "ok": True}
+
+    def delete_local(self, local_id: str) -> None:
+        with self.store.write() as con:
+            cursor = con.execute(
+                "DELETE FROM locals WHERE db = ? AND id = ?",
+                (self.store.db_id(self.name, con), local_id),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound("missing")
+
+
+def _load_trees(con: sqlite3.Connection, db: int, ids: list[str]) -> dict[str, RevTree]:
+    trees = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        rows = con.execute(
+            f"SELECT id, tree FROM docs WHERE db = ? AND id IN ({','.join('?' * len(chunk))})",
+            [db, *chunk],
+        )
+        trees.update((doc_id, RevTree.from_json(tree)) for doc_id, tree in rows)
+    return trees
+
+
+def _change(row: tuple, style: str, include_docs: bool) -> dict:
+    doc_id, seq, tree_json, winner, deleted, body = row
+    if style == "all_docs":
+        revs = [rev for rev, _ in RevTree.from_json(tree_json).leaves()]
+    elif style == "main_only":
+        revs = [winner]
+    else:
+        raise BadRequest(f"style must be main_only or all_docs, not {style!r}")
+    change: dict[str, Any] = {"seq": seq, "id": doc_id, "changes": [{"rev": r} for r in revs]}
+    if deleted:
+        change["deleted"] = True
+    if include_docs:
+        change["doc"] = _doc(doc_id, winner, bool(deleted), body)
+    return change
+
+
+def _all_docs_row(row: tuple, include_docs: bool) -> dict:
+    doc_id, winner, deleted, body = row
+    value: dict[str, Any] = {"rev": winner}
+    if deleted:
+        value["deleted"] = True
+    out: dict[str, Any] = {"id": doc_id, "key": doc_id, "value": value}
+    if include_docs:
+        out["doc"] = None if deleted else _doc(doc_id, winner, False, body)
+    return out
+
+
+class _BatchWriter:
+    """Applies one batch of checked documents inside one transaction."""
+
+    def __init__(self, con: sqlite3.Connection, db: int, revs_limit: int):
+        self.con = con
+        self.db = db
+        self.revs_limit = revs_limit
+        (self.seq,) = con.execute("SELECT update_seq FROM dbs WHERE id = ?", (db,)).fetchone()
+        self.trees: dict[str, RevTree] = {}
+        self.known: set[str] = set()
+
+    def _tree(self, doc_id: str) -> RevTree:
+        if doc_id not in self.trees and doc_id not in self.known:
+            self.known.add(doc_id)
+            self.trees.update(_load_trees(self.con, self.db, [doc_id]))
+        return self.trees.setdefault(doc_id, RevTree())
+
+    def apply(self, doc: Incoming, new_edits: bool) -> DocResult:
+        tree = self._tree(doc.id)
+        try:
+            if new_edits:
+                rev, changed = self._edit(tree, doc), True
+            else:
+                rev, changed = (
+                    f"{doc.path['start']}-{doc.path['ids'][0]}",
+                    tree.add(doc.path, doc.deleted),
+                )
+        except RevisionConflict:
+            return {"id": doc.id, "error": "conflict", "reason": "Document update conflict."}
+        except InvalidRevision as exc:
+            return {"id": doc.id, "error": "bad_request", "reason": str(exc)}
+        self._store(doc, rev, tree, changed)
+        return {"id": doc.id, "rev": rev, "ok": True}
+
+    @staticmethod
+    def _edit(tree: RevTree, doc: Incoming) -> str:
+        parent = tree.parent_for_new_edit(doc.rev)
+        rev = next_rev(parent, doc.deleted, doc.body)
+        tree.add_child(parent, rev, doc.deleted)
+        return rev
+
+    def _store(self, doc: Incoming, rev: str, tree: RevTree, changed: bool) -> None:
+        self.con.execute(
+            "INSERT OR IGNORE INTO revs (db, id, rev, deleted, body) VALUES (?, ?, ?, ?, ?)",
+            (self.db, doc.id, rev, int(doc.deleted), _dumps(doc.body)),
+        )
+        if not changed:
+            return
+        tree.stem(self.revs_limit)
+        self.seq += 1
+        self.con.execute(
+            "INSERT OR REPLACE INTO docs (db, id, tree, winner, deleted, seq)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                self.db,
+                doc.id,
+                _dumps(tree.to_json()),
+                tree.winner(),
+                int(tree.is_deleted()),
+                self.seq,
+            ),
+        )
+
+    def flush(self) -> None:
+        self.con.execute("UPDATE dbs SET update_seq = ? WHERE id = ?", (self.seq, self.db))
