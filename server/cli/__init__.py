@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .replicate import replicate_command
 from .schema import schema
 
 
@@ -14,6 +15,7 @@ def cli() -> None:
 
 
 cli.add_command(schema)
+cli.add_command(replicate_command)
 
 
 def main() -> None:

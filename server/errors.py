@@ -1,0 +1,42 @@
+"""Domain errors of the server, each with a stable machine-readable code.
+
+The HTTP layer maps these to statuses in exactly one place (`http_errors.py`); the
+CLI prints their messages. Codes never change once shipped: apps switch on them.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class ConflictError(DomainError):
+    code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class DeviceRevoked(Unauthenticated):
+    """The device was revoked: it must wipe its local data at once."""
+
+    code = "device_revoked"

@@ -1,0 +1,1 @@
+"""The key service: KEKs, case keys and their versions, keyrings, shredding."""

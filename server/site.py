@@ -1,0 +1,62 @@
+"""The composition root: one `Site` wires the store, the directory and the services.
+
+The Flask app, the CLI and the tests all build a Site the same way, so there is one
+place that knows how the parts fit together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sync.store import Store, open_store
+
+from .accounts import Accounts
+from .audit import AuditLog
+from .cases import Cases
+from .devices import Devices
+from .directory import Directory
+from .keys.kek import KekRing
+from .keys.keyrings import Keyrings
+from .keys.service import KeyService
+from .quarantine import Quarantine
+from .records import Records
+
+
+@dataclass
+class Site:
+    store: Store
+    directory: Directory
+    audit: AuditLog
+    accounts: Accounts
+    keys: KeyService
+    keyrings: Keyrings
+    devices: Devices
+    cases: Cases
+    records: Records
+    quarantine: Quarantine
+
+    @classmethod
+    def open(
+        cls, store_url: str, directory_path: Path | str, keks: KekRing, **store_options
+    ) -> Site:
+        store = open_store(store_url, **store_options)
+        directory = Directory(directory_path)
+        audit = AuditLog(directory)
+        keys = KeyService(directory, keks, audit)
+        return cls(
+            store=store,
+            directory=directory,
+            audit=audit,
+            accounts=Accounts(directory, audit),
+            keys=keys,
+            keyrings=Keyrings(directory, keys),
+            devices=Devices(directory, keys, audit),
+            cases=Cases(directory, store, keys, audit),
+            records=Records(store, keys),
+            quarantine=Quarantine(directory),
+        )
+
+    def close(self) -> None:
+        self.store.close()
+        self.directory.close()
