@@ -1,0 +1,87 @@
+"""Configuration: defaults, then a TOML file, then `SOPU_*` environment variables.
+
+    data_dir = "var"                         # SOPU_DATA_DIR
+    store_url = "sqlite:///var/store"        # SOPU_STORE_URL (or http(s)://… for CouchDB)
+    directory = "var/directory.sqlite3"      # SOPU_DIRECTORY
+    kek_file = "var/kek.key"                 # SOPU_KEK_FILE (or the key itself in SOPU_KEK)
+    max_document_size = 1048576              # SOPU_MAX_DOCUMENT_SIZE (bytes)
+
+The file is given with `sopu --config FILE` or SOPU_CONFIG. Unknown keys are an error,
+so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class Config:
+    data_dir: Path = Path("var")
+    store_url: str = ""
+    directory: Path | None = None
+    kek_file: Path | None = None
+    max_document_size: int = 1024 * 1024
+    secret_key: str = ""
+    device_token_ttl: int = 3600
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if not self.store_url:
+            self.store_url = f"sqlite:///{self.data_dir / 'store'}"
+        self.directory = Path(self.directory or self.data_dir / "directory.sqlite3")
+        if self.kek_file is not None:
+            self.kek_file = Path(self.kek_file)
+
+
+_TYPES = {
+    "data_dir": Path,
+    "directory": Path,
+    "kek_file": Path,
+    "max_document_size": int,
+    "device_token_ttl": int,
+}
+
+
+def load_config(path: Path | str | None = None, env: dict | None = None) -> Config:
+    env = os.environ if env is None else env
+    values: dict = {}
+    path = path or env.get("SOPU_CONFIG")
+    if path:
+        values.update(_read_file(Path(path)))
+    for item in fields(Config):
+        name = f"SOPU_{item.name.upper()}"
+        if name in env and item.name != "extra":
+            values[item.name] = env[name]
+    try:
+        converted = {k: _TYPES.get(k, str)(v) for k, v in values.items()}
+    except ValueError as exc:
+        raise ConfigError(f"bad configuration value: {exc}") from None
+    if converted.get("kek_file") is None and "SOPU_KEK" not in env:
+        data_dir = Path(converted.get("data_dir", Config.data_dir))
+        converted["kek_file"] = data_dir / "kek.key"
+    return Config(**converted)
+
+
+def _read_file(path: Path) -> dict:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    known = {f.name for f in fields(Config)} - {"extra"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return data
