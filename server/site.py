@@ -40,7 +40,11 @@ class Site:
     def open(
         cls, store_url: str, directory_path: Path | str, keks: KekRing, **store_options
     ) -> Site:
-        store = open_store(store_url, **store_options)
+        """A Site on the store at `store_url` (see `sync.store.open_store`)."""
+        return cls.build(open_store(store_url, **store_options), directory_path, keks)
+
+    @classmethod
+    def build(cls, store: Store, directory_path: Path | str, keks: KekRing) -> Site:
         directory = Directory(directory_path)
         audit = AuditLog(directory)
         keys = KeyService(directory, keks, audit)
