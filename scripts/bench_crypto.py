@@ -13,18 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mobile_schema import validate_document  # noqa: E402
-from server.demo_data import note_doc  # noqa: E402
-from sync.cases import database_name  # noqa: E402
-from sync.crypto import CaseKey, open_envelope, seal  # noqa: E402
-from sync.store.sqlite import SQLiteStore  # noqa: E402
+from mobile_schema import validate_document
+from server.demo_data import note_doc
+from sync.cases import database_name
+from sync.crypto import CaseKey, open_envelope, seal
+from sync.store.sqlite import SQLiteStore
 
 CASE_ID = "1c3e5a7b9d2f4e6a8c0b1d3f5a7c9e2b"
 WORKER = "5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f"

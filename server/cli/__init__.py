@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import click
 
+from .keys import keys
 from .replicate import replicate_command
 from .schema import schema
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sopu", prog_name="sopu")
-def cli() -> None:
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="SOPU_CONFIG",
+    help="TOML configuration file (default: SOPU_* environment variables and ./var).",
+)
+def cli(config: str | None) -> None:
     """Sopu: sync backend for offline field work in family social guidance."""
 
 
 cli.add_command(schema)
+cli.add_command(keys)
 cli.add_command(replicate_command)
 
 
