@@ -40,3 +40,17 @@ class DeviceRevoked(Unauthenticated):
     """The device was revoked: it must wipe its local data at once."""
 
     code = "device_revoked"
+
+
+class LoginThrottled(DomainError):
+    """Too many failed logins for this account: try again later."""
+
+    code = "login_throttled"
+
+
+class TokenExpired(Unauthenticated):
+    code = "token_expired"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"

@@ -47,6 +47,14 @@ MIGRATIONS: list[str] = [
         versions TEXT NOT NULL, doc TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
         updated_at TEXT NOT NULL, PRIMARY KEY (device_id, case_id)
     );
+    CREATE TABLE device_tokens (
+        token_hash TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(id),
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')), expires_at TEXT NOT NULL
+    );
+    CREATE INDEX device_tokens_by_device ON device_tokens (device_id);
+    CREATE TABLE login_failures (
+        username TEXT PRIMARY KEY, failures INTEGER NOT NULL, locked_until TEXT
+    );
     CREATE TABLE quarantine (
         id INTEGER PRIMARY KEY, at TEXT NOT NULL, device_id TEXT NOT NULL,
         worker_id TEXT, case_id TEXT, doc_id TEXT, reason TEXT NOT NULL,

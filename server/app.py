@@ -1,0 +1,78 @@
+"""The Flask application factory.
+
+    create_app()                     # configuration from SOPU_* / --config
+    create_app(config)               # a Config
+    create_app(site=site)            # an already open Site (tests)
+
+`gunicorn 'server.app:create_app()'` is the production entry point.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, jsonify
+
+from . import http_errors
+from .config import Config, load_config
+from .keys.kek import KekError, load_keks, write_new_key_file
+from .site import Site
+from .tokens import DeviceTokens
+from .web import api_devices, api_session
+from .web.openapi import build_spec
+
+BLUEPRINTS = [api_session.bp, api_devices.bp]
+
+
+def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
+    config = config or load_config()
+    site = site or open_site(config)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key or _secret_key(config.data_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        MAX_CONTENT_LENGTH=max(config.max_document_size * 50, 16 * 1024 * 1024),
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["sopu.site"] = site
+    app.extensions["sopu.config"] = config
+    app.extensions["sopu.tokens"] = DeviceTokens(
+        site.directory, site.devices, config.device_token_ttl
+    )
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    http_errors.register(app)
+    app.add_url_rule("/api/openapi.json", "openapi", lambda: jsonify(build_spec(app)))
+    app.add_url_rule("/health", "health", lambda: jsonify({"ok": True}))
+    return app
+
+
+def open_site(config: Config) -> Site:
+    """The Site of a configuration; a development KEK file is created if none exists."""
+    if config.kek_file is not None and not Path(config.kek_file).exists():
+        write_new_key_file(Path(config.kek_file))
+    try:
+        keks = load_keks(config.kek_file)
+    except KekError as exc:
+        raise SystemExit(str(exc)) from None
+    return Site.open(
+        config.store_url, config.directory, keks, max_document_size=config.max_document_size
+    )
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A session-signing key shared by all worker processes, created once."""
+    path = Path(data_dir) / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass  # another worker process created it first
+    return path.read_text().strip()

@@ -1,0 +1,134 @@
+"""Devices: a logged-in worker enrols a device; tokens for it; listing and revocation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from marshmallow import Schema, fields, validate
+
+from ..errors import Forbidden
+from .context import person, person_required, site
+from .io import load
+from .openapi import documented
+
+bp = Blueprint("devices", __name__, url_prefix="/api/devices")
+
+
+class PublicKeySchema(Schema):
+    kem = fields.String(required=True, validate=validate.OneOf(["x25519", "mlkem768-x25519"]))
+    x25519 = fields.String(required=True)
+    mlkem768 = fields.String()
+
+
+class EnrolSchema(Schema):
+    label = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    public_key = fields.Nested(PublicKeySchema, required=True)
+
+
+class TokenSchema(Schema):
+    device_id = fields.String()
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True)
+
+
+class RevokeSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class DeviceSchema(Schema):
+    id = fields.String()
+    worker_id = fields.String()
+    label = fields.String()
+    kem = fields.String()
+    enrolled_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+    revoke_reason = fields.String(allow_none=True)
+
+
+def tokens():
+    return current_app.extensions["sopu.tokens"]
+
+
+@bp.post("")
+@person_required("worker")
+@documented(
+    "Enrol a device of the logged-in worker; returns its tokens",
+    request=EnrolSchema,
+    response=TokenSchema,
+    status=201,
+    tag="devices",
+)
+def enrol():
+    data = load(EnrolSchema())
+    account = person()
+    device = site().devices.enrol(account["id"], data["label"], data["public_key"], account["id"])
+    return jsonify(tokens().issue(device["id"])), 201
+
+
+@bp.post("/token")
+@documented(
+    "Exchange a refresh token for new tokens",
+    request=RefreshSchema,
+    response=TokenSchema,
+    tag="devices",
+)
+def refresh():
+    return jsonify(tokens().refresh(load(RefreshSchema())["refresh_token"]))
+
+
+@bp.get("")
+@person_required()
+@documented(
+    "Devices: your own (workers), your team's (supervisors), all (admins)",
+    response=DeviceSchema,
+    many=True,
+    tag="devices",
+)
+def list_devices():
+    return jsonify(DeviceSchema(many=True).dump(_visible_devices(person())))
+
+
+@bp.post("/<device_id>/revoke")
+@person_required()
+@documented(
+    "Revoke a device: it wipes at its next request; its cases get new keys",
+    request=RevokeSchema,
+    response=DeviceSchema,
+    tag="devices",
+)
+def revoke(device_id: str):
+    data = load(RevokeSchema())
+    account = person()
+    device = site().devices.get(device_id)
+    if not _may_manage(account, device):
+        raise Forbidden("you may revoke only your own devices or your team's")
+    cases = site().cases.of_worker(device["worker_id"])
+    revoked = site().devices.revoke(device_id, account["id"], data["reason"], cases)
+    site().keyrings.refresh(device_id, [])
+    return jsonify(DeviceSchema().dump(revoked))
+
+
+def _visible_devices(account: dict) -> list[dict]:
+    if account["role"] == "admin":
+        rows = site().directory.query("SELECT * FROM devices ORDER BY enrolled_at")
+        return [dict(r) for r in rows]
+    if account["role"] == "supervisor":
+        rows = site().directory.query(
+            "SELECT d.* FROM devices d JOIN workers w ON w.id = d.worker_id"
+            " WHERE w.team_id = ? ORDER BY d.enrolled_at",
+            (account["team_id"],),
+        )
+        return [dict(r) for r in rows]
+    return site().devices.of_worker(account["id"])
+
+
+def _may_manage(account: dict, device: dict) -> bool:
+    if account["role"] == "admin" or device["worker_id"] == account["id"]:
+        return True
+    owner = site().accounts.get(device["worker_id"])
+    return account["role"] == "supervisor" and owner["team_id"] == account["team_id"]
