@@ -1,7 +1,7 @@
 """The database contract: the subset of CouchDB's database API Sopu relies on.
 
 Every store (embedded SQLite, CouchDB/Cloudant over HTTP) implements these two classes
-and passes the one conformance suite in `tests/store_conformance/`. Shapes of requests
+and passes the one conformance suite in `tests/test_store_conformance.py`. Shapes of requests
 and results are CouchDB's own JSON, as Python dicts and lists, so the sync gateway can
 pass them through and any CouchDB-protocol client understands them.
 
@@ -101,9 +101,7 @@ class Database(ABC):
         """
 
     @abstractmethod
-    def all_docs(
-        self, include_docs: bool = False, keys: list[str] | None = None
-    ) -> dict:
+    def all_docs(self, include_docs: bool = False, keys: list[str] | None = None) -> dict:
         """`{"total_rows", "rows": [{"id", "key", "value": {"rev"}, "doc"?}]}`, by id.
 
         Deleted documents are left out, except when asked for by `keys`, where they

@@ -493,7 +493,10 @@ class _BatchWriter:
                 rev, changed = self._edit(tree, doc), True
             else:
                 rev = f"{doc.path['start']}-{doc.path['ids'][0]}"
+                before = tree.to_json()
                 changed = tree.add(doc.path, doc.deleted)
+                if not changed and tree.to_json() != before:
+                    self._save_tree(doc.id, tree)  # history added to a known revision
         except RevisionConflict:
             return {"id": doc.id, "error": "conflict", "reason": "Document update conflict."}
         except InvalidRevision as exc:
@@ -523,6 +526,13 @@ class _BatchWriter:
                 int(tree.is_deleted()),
                 self.seq,
             )
+        )
+
+    def _save_tree(self, doc_id: str, tree: RevTree) -> None:
+        """Store a tree whose leaves did not change (no new seq: nothing to replicate)."""
+        self.con.execute(
+            "UPDATE docs SET tree = ? WHERE db = ? AND id = ?",
+            (_dumps(tree.to_json()), self.db, doc_id),
         )
 
     def flush(self) -> None:

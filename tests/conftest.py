@@ -1,0 +1,109 @@
+"""Shared fixtures: a pouchdb-server for the session, and every store backend.
+
+`store` is parametrised over the backends ("sqlite", "pouchdb", and "couchdb" when
+SOPU_TEST_COUCHDB_URL names a CouchDB to test against), so a test that takes `store`
+or `db` runs once per backend. `new_db_name()` gives a fresh, unique database name;
+every database created under such a name is deleted when the test ends. Store modules
+are imported inside the fixture, so collection never depends on them.
+
+A test can pass extra constructor options with ``@pytest.mark.store_options(...)``;
+options a backend's constructor does not take are left out for that backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import uuid
+
+import pytest
+
+from sync.store.errors import NotFound
+from tests.support.pouchdb_server import running_pouchdb_server
+
+#: Small, so the document-size tests stay cheap.
+MAX_DOCUMENT_SIZE = 64 * 1024
+COUCHDB_URL_ENV = "SOPU_TEST_COUCHDB_URL"
+STORE_BACKENDS = ["sqlite", "pouchdb"] + (["couchdb"] if os.environ.get(COUCHDB_URL_ENV) else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "store_options(**kwargs): extra keyword arguments for the store constructor"
+    )
+
+
+@pytest.fixture(scope="session")
+def pouchdb_server_url(tmp_path_factory: pytest.TempPathFactory):
+    """Base URL of one in-memory pouchdb-server on 127.0.0.1, shared by the session."""
+    with running_pouchdb_server(tmp_path_factory.mktemp("pouchdb-server")) as url:
+        yield url
+
+
+def _accepted(cls: type, options: dict) -> dict:
+    params = inspect.signature(cls).parameters
+    return {k: v for k, v in options.items() if k in params}
+
+
+@pytest.fixture(scope="session")
+def _http_stores():
+    """CouchStore clients by (URL, options), shared by the session: building one is slow."""
+    stores: dict = {}
+    yield stores
+    for instance in stores.values():
+        instance.close()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path):
+    """A `sync.store.base.Store` of each backend.
+
+    SQLite stores live in the test's tmp_path; the HTTP stores share a server (and a
+    client) across tests, which stay apart by using fresh databases from `new_db_name`.
+    """
+    marker = request.node.get_closest_marker("store_options")
+    options = {"max_document_size": MAX_DOCUMENT_SIZE, **(marker.kwargs if marker else {})}
+    if request.param == "sqlite":
+        from sync.store.sqlite import SQLiteStore
+
+        instance = SQLiteStore(tmp_path / "store", **_accepted(SQLiteStore, options))
+        yield instance
+        instance.close()
+        return
+    from sync.store.couch import CouchStore
+
+    if request.param == "pouchdb":
+        url = request.getfixturevalue("pouchdb_server_url")
+    else:
+        url = os.environ[COUCHDB_URL_ENV]
+    options = _accepted(CouchStore, options)
+    stores = request.getfixturevalue("_http_stores")
+    key = (url, tuple(sorted(options.items())))
+    if key not in stores:
+        stores[key] = CouchStore(url, **options)
+    yield stores[key]
+
+
+@pytest.fixture
+def new_db_name(store):
+    """A function returning a new unique database name (`t<hex>`) on each call.
+
+    Databases with these names are deleted from `store` after the test.
+    """
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(f"t{uuid.uuid4().hex}")
+        return names[-1]
+
+    yield make
+    for name in names:
+        with contextlib.suppress(NotFound):
+            store.delete_database(name)
+
+
+@pytest.fixture
+def db(store, new_db_name):
+    """A fresh, empty database in `store`."""
+    return store.create_database(new_db_name())
