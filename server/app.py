@@ -17,13 +17,14 @@ from flask import Flask, jsonify
 
 from . import http_errors
 from .config import Config, load_config
+from .gateway.gateway import Gateway
 from .keys.kek import KekError, load_keks, write_new_key_file
 from .site import Site
 from .tokens import DeviceTokens
-from .web import api_devices, api_session
+from .web import api_devices, api_directory, api_session, sync
 from .web.openapi import build_spec
 
-BLUEPRINTS = [api_session.bp, api_devices.bp]
+BLUEPRINTS = [api_session.bp, api_devices.bp, api_directory.bp, sync.bp]
 
 
 def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
@@ -44,6 +45,7 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
     app.extensions["sopu.tokens"] = DeviceTokens(
         site.directory, site.devices, config.device_token_ttl
     )
+    app.extensions["sopu.gateway"] = Gateway(site)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     http_errors.register(app)

@@ -67,6 +67,7 @@ class Devices:
             raise DeviceRevoked(
                 f"device {device_id} was revoked at {device['revoked_at']}: wipe local data",
                 wipe=True,
+                device_id=device_id,
             )
         return device
 

@@ -12,19 +12,30 @@ from sync.cases import database_name
 from sync.crypto import open_envelope, seal
 from sync.store import Store
 
+from .gateway.heads import Heads
 from .keys.service import KeyService
 
 
 class Records:
-    def __init__(self, store: Store, keys: KeyService):
+    def __init__(self, store: Store, keys: KeyService, heads: Heads):
         self.store = store
         self.keys = keys
+        self.heads = heads
 
     def write(self, case_id: str, docs: list[dict]) -> list[dict]:
-        """Validate, seal with the case's current key, and store; per-doc results."""
+        """Validate, seal with the case's current key, and store; per-doc results.
+
+        Written documents are noted in the sync heads, so devices pick them up.
+        """
         key = self.keys.current(case_id)
-        envelopes = [seal(validate_document(doc) | _rev(doc), key) for doc in docs]
-        return self.store.database(database_name(case_id)).bulk_docs(envelopes)
+        checked = [validate_document(doc) | _rev(doc) for doc in docs]
+        envelopes = [seal(doc, key) for doc in checked]
+        results = self.store.database(database_name(case_id)).bulk_docs(envelopes)
+        written = [r["id"] for r in results if r.get("ok")]
+        visits = {d["_id"]: d["starts_at"][:10] for d in checked if d["type"] == "visit"}
+        if written:
+            self.heads.record(case_id, written, {k: v for k, v in visits.items() if k in written})
+        return results
 
     def read(self, case_id: str, doc_id: str) -> dict:
         envelope = self.store.database(database_name(case_id)).get(doc_id)

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from sync.store import Store, open_store
 
+from .access_log import AccessLog
 from .accounts import Accounts
 from .audit import AuditLog
-from .cases import Cases
+from .cases import Cases, Casework
 from .devices import Devices
 from .directory import Directory
+from .families import Families
+from .gateway.heads import Heads
 from .keys.kek import KekRing
 from .keys.keyrings import Keyrings
 from .keys.service import KeyService
@@ -35,6 +38,10 @@ class Site:
     cases: Cases
     records: Records
     quarantine: Quarantine
+    heads: Heads
+    access_log: AccessLog
+    casework: Casework
+    families: Families
 
     @classmethod
     def open(
@@ -48,6 +55,11 @@ class Site:
         directory = Directory(directory_path)
         audit = AuditLog(directory)
         keys = KeyService(directory, keks, audit)
+        heads = Heads(directory)
+        cases = Cases(directory, store, keys, audit)
+        records = Records(store, keys, heads)
+        access_log = AccessLog(directory)
+        casework = Casework(cases, records, access_log, directory)
         return cls(
             store=store,
             directory=directory,
@@ -56,9 +68,13 @@ class Site:
             keys=keys,
             keyrings=Keyrings(directory, keys),
             devices=Devices(directory, keys, audit),
-            cases=Cases(directory, store, keys, audit),
-            records=Records(store, keys),
+            cases=cases,
+            records=records,
             quarantine=Quarantine(directory),
+            heads=heads,
+            access_log=access_log,
+            casework=casework,
+            families=Families(directory, cases, casework, records, access_log, audit),
         )
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """Schema of the directory, as an ordered list of migrations (never edit a shipped one)."""
 
 MIGRATIONS: list[str] = [
-    # 1: keys, devices, cases, assignments, audit log, quarantine
+    # 1: keys, devices, families, cases, assignments, audit log, quarantine, access log
     """
     CREATE TABLE workers (
         id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
@@ -18,8 +18,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX devices_by_worker ON devices (worker_id);
     CREATE TABLE cases (
         id TEXT PRIMARY KEY, family_id TEXT NOT NULL, team_id TEXT,
-        status TEXT NOT NULL, created_at TEXT NOT NULL, closed_on TEXT, shredded_at TEXT
+        status TEXT NOT NULL, created_at TEXT NOT NULL, closed_on TEXT, shredded_at TEXT,
+        service_task TEXT, status_since TEXT, family_doc_id TEXT, retention_starts_on TEXT
     );
+    CREATE INDEX cases_by_family ON cases (family_id);
+    CREATE INDEX cases_by_team ON cases (team_id);
+    CREATE TABLE families (id TEXT PRIMARY KEY, team_id TEXT NOT NULL, created_at TEXT NOT NULL);
     CREATE TABLE assignments (
         id TEXT PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id),
         worker_id TEXT NOT NULL REFERENCES workers(id),
@@ -60,5 +64,47 @@ MIGRATIONS: list[str] = [
         worker_id TEXT, case_id TEXT, doc_id TEXT, reason TEXT NOT NULL,
         envelope TEXT NOT NULL
     );
+    CREATE TABLE access_log (
+        seq INTEGER PRIMARY KEY, at TEXT NOT NULL, worker_id TEXT NOT NULL, device_id TEXT,
+        case_id TEXT NOT NULL, doc_ids TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('read', 'deliver', 'push')),
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX access_log_by_case ON access_log (case_id);
+    CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+    CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+    """,
+    # 2: the sync gateway: change heads per case, document index, cursors, _local docs
+    """
+    CREATE TABLE sync_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+    INSERT INTO sync_counter (id, value) VALUES (1, 0);
+    CREATE TABLE case_heads (case_id TEXT PRIMARY KEY, gseq INTEGER NOT NULL);
+    CREATE INDEX case_heads_by_gseq ON case_heads (gseq);
+    CREATE TABLE doc_index (doc_id TEXT PRIMARY KEY, case_id TEXT NOT NULL);
+    CREATE INDEX doc_index_by_case ON doc_index (case_id);
+    CREATE TABLE case_visits (
+        case_id TEXT NOT NULL, visit_id TEXT NOT NULL, day TEXT NOT NULL,
+        PRIMARY KEY (case_id, visit_id)
+    );
+    CREATE INDEX case_visits_by_day ON case_visits (day);
+    CREATE TABLE sync_cursors (
+        id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, created_at TEXT NOT NULL,
+        base TEXT NOT NULL, steps TEXT NOT NULL, final TEXT NOT NULL
+    );
+    CREATE INDEX sync_cursors_by_device ON sync_cursors (device_id);
+    CREATE TABLE sync_local (
+        device_id TEXT NOT NULL, local_id TEXT NOT NULL, rev INTEGER NOT NULL,
+        body TEXT NOT NULL, PRIMARY KEY (device_id, local_id)
+    );
+    CREATE TABLE device_purges (
+        device_id TEXT NOT NULL, case_id TEXT NOT NULL, purged_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, case_id)
+    );
+    ALTER TABLE keyrings ADD COLUMN rev TEXT;
+    ALTER TABLE keyrings ADD COLUMN revisions TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE keyrings ADD COLUMN gseq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX keyrings_by_gseq ON keyrings (device_id, gseq);
     """,
 ]

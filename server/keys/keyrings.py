@@ -4,6 +4,8 @@ One keyring per (device, case), with a stable id derived from the two random ids
 a key rotation updates the same document and an ended assignment deletes it (the
 tombstone tells the device to forget the case). Sealing is randomised (HPKE), so a
 keyring is regenerated only when the set of key versions changes — not on every sync.
+Each change is a new CouchDB revision of the keyring and takes a number from the sync
+counter, so it travels in the worker's replicated database like any other document.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import json
 
 from mobile_schema import CURRENT_VERSION
 from sync.crypto import DevicePublicKey, seal_case_key
+from sync.revisions import next_rev, parse_rev
 
+from ..directory import counter
 from ..directory.db import Directory, utcnow
 from .service import KeyService
+
+MAX_HISTORY = 50  # revision ids kept per keyring for `_revisions`
 
 
 def keyring_id(device_id: str, case_id: str) -> str:
@@ -46,56 +52,104 @@ class Keyrings:
     def refresh(self, device_id: str, case_ids: list[str]) -> list[dict]:
         """Bring a device's keyrings in line with the cases it may hold now.
 
-        Returns the keyring documents that changed (new, re-sealed or deleted).
+        Cheap when nothing changed (two queries); re-seals only keyrings whose key
+        versions changed. Returns the keyring documents that changed.
         """
         device = self.directory.one("SELECT * FROM devices WHERE id = ?", (device_id,))
-        public = DevicePublicKey.from_json(json.loads(device["public_key"]))
+        wanted = [] if device["revoked_at"] else list(case_ids)
         stored = {
             row["case_id"]: row
             for row in self.directory.query(
-                "SELECT * FROM keyrings WHERE device_id = ?", (device_id,)
+                "SELECT case_id, versions, deleted, rev, revisions FROM keyrings"
+                " WHERE device_id = ?",
+                (device_id,),
             )
         }
+        current = self._versions(wanted)
         changed = []
-        wanted = [] if device["revoked_at"] else case_ids
+        public = DevicePublicKey.from_json(json.loads(device["public_key"]))
         for case_id in wanted:
-            keys = self.keys.all_versions(case_id)
-            versions = json.dumps([k.version for k in keys])
             row = stored.get(case_id)
-            if row is None or row["deleted"] or row["versions"] != versions:
-                changed.append(
-                    self._save(
-                        device_id, case_id, versions, keyring_doc(device_id, public, case_id, keys)
-                    )
-                )
+            versions = json.dumps(current.get(case_id, []))
+            if versions != "[]" and (row is None or row["deleted"] or row["versions"] != versions):
+                keys = self.keys.all_versions(case_id)
+                doc = keyring_doc(device_id, public, case_id, keys)
+                changed.append(self._save(device_id, case_id, versions, doc, row))
         for case_id, row in stored.items():
             if case_id not in wanted and not row["deleted"]:
-                changed.append(self._delete(device_id, case_id))
+                changed.append(self._delete(device_id, case_id, row))
         return changed
 
+    def _versions(self, case_ids: list[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start : start + 500]
+            rows = self.directory.query(
+                "SELECT case_id, version FROM case_keys"
+                f" WHERE case_id IN ({','.join('?' * len(chunk))}) ORDER BY case_id, version",
+                tuple(chunk),
+            )
+            for row in rows:
+                out.setdefault(row["case_id"], []).append(row["version"])
+        return out
+
     def current(self, device_id: str) -> list[dict]:
+        """The live keyring documents of a device, with their `_rev`."""
         rows = self.directory.query(
             "SELECT doc FROM keyrings WHERE device_id = ? AND deleted = 0 ORDER BY case_id",
             (device_id,),
         )
         return [json.loads(row["doc"]) for row in rows]
 
-    def _save(self, device_id: str, case_id: str, versions: str, doc: dict) -> dict:
+    def since(self, device_id: str, gseq: int) -> list[dict]:
+        """Keyring rows changed after counter value `gseq`, oldest change first."""
+        rows = self.directory.query(
+            "SELECT doc_id, rev, revisions, deleted, doc, gseq FROM keyrings"
+            " WHERE device_id = ? AND gseq > ? ORDER BY gseq",
+            (device_id, gseq),
+        )
+        return [dict(row) for row in rows]
+
+    def by_doc_id(self, device_id: str, doc_id: str) -> dict | None:
+        row = self.directory.one(
+            "SELECT doc_id, rev, revisions, deleted, doc, gseq FROM keyrings"
+            " WHERE device_id = ? AND doc_id = ?",
+            (device_id, doc_id),
+        )
+        return dict(row) if row else None
+
+    def _save(self, device_id, case_id, versions: str, doc: dict, row) -> dict:
+        return self._write(device_id, case_id, versions, doc, row, deleted=False)
+
+    def _delete(self, device_id: str, case_id: str, row) -> dict:
+        tombstone = {"_id": keyring_id(device_id, case_id), "_deleted": True}
+        return self._write(device_id, case_id, "[]", tombstone, row, deleted=True)
+
+    def _write(self, device_id, case_id, versions, doc, row, deleted: bool) -> dict:
+        """Store the keyring as a new revision and give it the next counter value."""
+        parent = row["rev"] if row is not None else None
+        body = {k: v for k, v in doc.items() if not k.startswith("_")}
+        rev = next_rev(parent, deleted, body)
+        history = [parse_rev(rev)[1], *json.loads(row["revisions"] if row else "[]")]
+        doc = {"_id": doc["_id"], "_rev": rev, **body}
+        if deleted:
+            doc["_deleted"] = True
         with self.directory.transaction() as con:
+            gseq = counter.next_value(con)
             con.execute(
-                "INSERT OR REPLACE INTO keyrings"
-                " (device_id, case_id, doc_id, versions, doc, deleted, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, 0, ?)",
-                (device_id, case_id, doc["_id"], versions, json.dumps(doc), doc["updated_at"]),
+                "INSERT OR REPLACE INTO keyrings (device_id, case_id, doc_id, versions, doc,"
+                " deleted, updated_at, rev, revisions, gseq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    device_id,
+                    case_id,
+                    doc["_id"],
+                    versions,
+                    json.dumps(doc),
+                    int(deleted),
+                    utcnow(),
+                    rev,
+                    json.dumps(history[:MAX_HISTORY]),
+                    gseq,
+                ),
             )
         return doc
-
-    def _delete(self, device_id: str, case_id: str) -> dict:
-        tombstone = {"_id": keyring_id(device_id, case_id), "_deleted": True}
-        with self.directory.transaction() as con:
-            con.execute(
-                "UPDATE keyrings SET deleted = 1, doc = ?, versions = '[]', updated_at = ?"
-                " WHERE device_id = ? AND case_id = ?",
-                (json.dumps(tombstone), utcnow(), device_id, case_id),
-            )
-        return tombstone

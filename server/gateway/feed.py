@@ -1,0 +1,142 @@
+"""The worker's `_changes` feed over many case databases, with opaque `since` tokens.
+
+A device's position in its worker's feed is a `State`: for each case it holds, the
+case database's own sequence it has seen (`vector`), the change counter value up to
+which every change is covered (`g`, see `directory.counter`), the same for keyrings
+(`kg`), and cases whose delivery was cut short by `limit` (`pending`).
+
+A response stores one cursor row: the state it started from and one step per result.
+The token `"<cursor>-<n>"` is the state after the first n results, so every result's
+`seq` is a valid `since` (PouchDB checkpoints mid-batch) and the last one is the
+response's `last_seq`. A no-op sync reads a handful of indexed rows and writes nothing:
+its cost does not grow with the caseload or with the rest of the system.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from ..directory.db import Directory, utcnow
+from ..errors import InvalidInput
+from .heads import Heads
+
+KEEP_CURSORS = 200  # per device; an older token falls back to a full (cheap) resync
+
+
+@dataclass
+class State:
+    vector: dict[str, object] = field(default_factory=dict)
+    g: int = 0
+    kg: int = 0
+    pending: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"vector": self.vector, "g": self.g, "kg": self.kg, "pending": self.pending}
+
+    @classmethod
+    def from_json(cls, data: dict) -> State:
+        return cls(dict(data["vector"]), data["g"], data["kg"], list(data["pending"]))
+
+    def apply_all(self, steps: list[list]) -> State:
+        state = self
+        for step in steps:
+            state = state.apply(step)
+        return state
+
+    def apply(self, step: list) -> State:
+        """The state after one step (`["c", case, seq]`, `["k", g]`, `["p", case]`)."""
+        kind = step[0]
+        if kind == "c":
+            return replace(self, vector={**self.vector, step[1]: step[2]})
+        if kind == "k":
+            return replace(self, kg=max(self.kg, step[1]))
+        if kind == "p":
+            return replace(self, vector={k: v for k, v in self.vector.items() if k != step[1]})
+        return self
+
+
+@dataclass
+class Plan:
+    """What a response must look at, in delivery order."""
+
+    purge: list[str]
+    cases: list[str]
+    keyrings_after: int
+
+
+class Cursors:
+    """Stored cursor rows and the tokens that point into them."""
+
+    def __init__(self, directory: Directory):
+        self.directory = directory
+
+    def resolve(self, device_id: str, since: object) -> State:
+        """The state a `since` token names (0/None/unknown-old → the beginning)."""
+        if since in (None, 0, "0", ""):
+            return State()
+        cursor_id, n = _parse(since)
+        row = self.directory.one(
+            "SELECT base, steps, final FROM sync_cursors WHERE id = ? AND device_id = ?",
+            (cursor_id, device_id),
+        )
+        if row is None:
+            return State()  # pruned or foreign: start over; revs_diff keeps it cheap
+        steps = json.loads(row["steps"])
+        if n >= len(steps):
+            return State.from_json(json.loads(row["final"]))
+        state = State.from_json(json.loads(row["base"]))
+        touched = set()
+        for result_steps in steps[:n]:
+            state = state.apply_all(result_steps)
+            touched.update(s[1] for s in result_steps if s[0] == "c")
+        # The last case touched may be cut short; the others changed after `g` anyway.
+        return replace(state, pending=sorted(set(state.pending) | touched))
+
+    def save(self, device_id: str, base: State, steps: list[list], final: State) -> int:
+        """Store a response: `steps[i]` are the steps of result i."""
+        with self.directory.transaction() as con:
+            cursor = con.execute(
+                "INSERT INTO sync_cursors (device_id, created_at, base, steps, final)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    device_id,
+                    utcnow(),
+                    json.dumps(base.to_json()),
+                    json.dumps(steps),
+                    json.dumps(final.to_json()),
+                ),
+            )
+            con.execute(
+                "DELETE FROM sync_cursors WHERE device_id = ? AND id <= ?",
+                (device_id, cursor.lastrowid - KEEP_CURSORS),
+            )
+            return cursor.lastrowid
+
+
+def token(cursor_id: int, n: int) -> str:
+    return f"{cursor_id}-{n}"
+
+
+def _parse(since: object) -> tuple[int, int]:
+    text = str(since)
+    head, sep, tail = text.partition("-")
+    if not sep or not head.isdigit() or not tail.isdigit():
+        raise InvalidInput(f"malformed since value {text!r}: use 0 or a last_seq from this feed")
+    return int(head), int(tail)
+
+
+def plan(state: State, assigned: list[str], heads: Heads, today: date | None = None) -> Plan:
+    """Which cases to purge and which to read, cases with visits today/tomorrow first."""
+    held = set(state.vector)
+    purge = sorted(held - set(assigned))
+    new = [c for c in assigned if c not in held]
+    known = [c for c in assigned if c in held]
+    wanted = set(new) | heads.changed(known, state.g) | (set(state.pending) & set(assigned))
+    day = today or date.today()
+    soon = heads.with_visits_on(
+        sorted(wanted), [day.isoformat(), (day + timedelta(days=1)).isoformat()]
+    )
+    ordered = sorted(wanted, key=lambda c: (c not in soon, c not in new, c))
+    return Plan(purge=purge, cases=ordered, keyrings_after=state.kg)

@@ -1,0 +1,385 @@
+"""The operations behind `/sync/<db>`: one virtual database per worker.
+
+Every method takes the authenticated device (and so its worker) and answers in
+CouchDB's shapes. Documents of cases not assigned to the worker today are invisible;
+keyrings are the device's own. See the module docstrings of `feed`, `push` and
+`tombstones` for the three hard parts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+
+from sync.cases import database_name
+from sync.crypto import CryptoError, open_envelope
+from sync.store import NotFound, StoreError
+
+from ..directory.db import utcnow
+from ..site import Site
+from . import tombstones
+from .feed import Cursors, State, plan, token
+from .push import Accepted, PushChecker, Rejected, rejection
+
+AccessLog = Callable[[str, str, str, list[str], str], None]
+
+
+def _no_access_log(*_args) -> None:
+    return None
+
+
+class Gateway:
+    def __init__(self, site: Site, access: AccessLog = _no_access_log):
+        self.site = site
+        self.heads = site.heads
+        self.cursors = Cursors(site.directory)
+        self.access = access
+
+    # ------------------------------------------------------------ helpers
+
+    def assigned(self, device: dict, today: date | None = None) -> list[str]:
+        return self.site.cases.of_worker(device["worker_id"], today)
+
+    def _db(self, case_id: str):
+        return self.site.store.database(database_name(case_id))
+
+    def _deliver(self, device: dict, docs_by_case: dict[str, list[str]]) -> None:
+        for case_id, doc_ids in docs_by_case.items():
+            if doc_ids:
+                self.access(device["worker_id"], device["id"], case_id, doc_ids, "deliver")
+
+    # ------------------------------------------------------------ info
+
+    def info(self, device: dict, db_name: str) -> dict:
+        cases = self.assigned(device)
+        marks = ",".join("?" * len(cases))
+        row = self.site.directory.one(
+            f"SELECT COUNT(*) AS n FROM doc_index WHERE case_id IN ({marks})", tuple(cases)
+        )
+        count = row["n"] if cases else 0
+        return {
+            "db_name": db_name,
+            "doc_count": count,
+            "doc_del_count": 0,
+            "update_seq": str(self.heads.current()),
+            "instance_start_time": "0",
+        }
+
+    # ------------------------------------------------------------ _changes
+
+    def changes(
+        self,
+        device: dict,
+        since: object = 0,
+        limit: int | None = None,
+        style: str = "main_only",
+        include_docs: bool = False,
+    ) -> dict:
+        """The worker's changes after `since` (see `feed`)."""
+        assigned = self.assigned(device)
+        self.site.keyrings.refresh(device["id"], assigned)
+        g_now = self.heads.current()
+        base = self.cursors.resolve(device["id"], since)
+        todo = plan(base, assigned, self.heads)
+        builder = _Response(limit)
+        self._keyring_changes(device, base, builder, include_docs)
+        for case_id in todo.purge:
+            self._purge(device, case_id, builder)
+        for case_id in todo.cases:
+            self._case_changes(device, case_id, base, builder, style, include_docs)
+        final = base.apply_all([s for steps in builder.steps for s in steps] + builder.tail)
+        final.g, final.pending = g_now, sorted(builder.incomplete)
+        if not builder.results and final.vector == base.vector and not builder.tail:
+            return {"results": [], "last_seq": since if since not in (None, "") else 0}
+        cursor = self.cursors.save(device["id"], base, builder.steps, final)
+        for n, result in enumerate(builder.results, 1):
+            result["seq"] = token(cursor, n)
+        self._deliver(device, builder.delivered)
+        return {"results": builder.results, "last_seq": token(cursor, len(builder.results))}
+
+    def _keyring_changes(self, device, base: State, out: _Response, include_docs) -> None:
+        for row in self.site.keyrings.since(device["id"], base.kg):
+            change = {"id": row["doc_id"], "changes": [{"rev": row["rev"]}]}
+            if row["deleted"]:
+                change["deleted"] = True
+            if include_docs:
+                change["doc"] = json.loads(row["doc"])
+            out.add(change, [["k", row["gseq"]]])
+
+    def _purge(self, device: dict, case_id: str, out: _Response) -> None:
+        try:
+            rows = tombstones.purge_changes(self._db(case_id))
+        except NotFound:
+            rows = []  # the case database is gone (shredded): nothing left to delete
+        for row in rows:
+            out.add(row, [])
+        out.close_with(["p", case_id])
+        with self.site.directory.transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO device_purges (device_id, case_id, purged_at)"
+                " VALUES (?, ?, ?)",
+                (device["id"], case_id, utcnow()),
+            )
+
+    def _case_changes(
+        self, device, case_id, base: State, out: _Response, style, include_docs
+    ) -> None:
+        if out.full():
+            out.incomplete.add(case_id)
+            return
+        if case_id not in base.vector:
+            self._restore_if_purged(device, case_id)
+        room = out.room()
+        feed = self._db(case_id).changes(
+            since=base.vector.get(case_id, 0), limit=room, style=style, include_docs=include_docs
+        )
+        for row in feed["results"]:
+            change = {k: v for k, v in row.items() if k != "seq"}
+            out.add(change, [["c", case_id, row["seq"]]])
+            if include_docs:
+                out.delivered[case_id].append(row["id"])
+        if not feed["results"]:
+            out.tail.append(["c", case_id, feed["last_seq"]])
+        if room is not None and len(feed["results"]) >= room:
+            out.incomplete.add(case_id)
+
+    def _restore_if_purged(self, device: dict, case_id: str) -> None:
+        row = self.site.directory.one(
+            "SELECT 1 FROM device_purges WHERE device_id = ? AND case_id = ?",
+            (device["id"], case_id),
+        )
+        if row is None:
+            return
+        ids = tombstones.resurrect(self._db(case_id))
+        self.heads.record(case_id, ids)
+        with self.site.directory.transaction() as con:
+            con.execute(
+                "DELETE FROM device_purges WHERE device_id = ? AND case_id = ?",
+                (device["id"], case_id),
+            )
+
+    # ------------------------------------------------------------ reads
+
+    def _route(self, device: dict, doc_ids: list[str]) -> dict[str, str]:
+        """doc id → case id, for documents in the worker's cases today."""
+        assigned = set(self.assigned(device))
+        return {d: c for d, c in self.heads.case_of(doc_ids).items() if c in assigned}
+
+    def revs_diff(self, device: dict, revs: dict[str, list[str]]) -> dict:
+        routed = self._route(device, list(revs))
+        by_case: dict[str, dict] = defaultdict(dict)
+        out = {}
+        for doc_id, wanted in revs.items():
+            ring = self.site.keyrings.by_doc_id(device["id"], doc_id)
+            if ring is not None:
+                missing = [r for r in wanted if r != ring["rev"]]
+                if missing:
+                    out[doc_id] = {"missing": missing}
+            elif doc_id in routed:
+                by_case[routed[doc_id]][doc_id] = wanted
+            else:
+                out[doc_id] = {"missing": list(dict.fromkeys(wanted))}
+        for case_id, part in by_case.items():
+            out.update(self._db(case_id).revs_diff(part))
+        self._forget_purged_tombstones(device, out)
+        return out
+
+    def _forget_purged_tombstones(self, device: dict, diff: dict) -> None:
+        """Deletions the gateway made up for a purged case are not 'missing' here."""
+        unknown = [d for d in diff if d not in self._route(device, list(diff))]
+        for doc_id, case_id in self.heads.case_of(unknown).items():
+            try:
+                db = self._db(case_id)
+                made_up = {
+                    tombstones.tombstone_rev(leaf["_rev"])
+                    for leaf in tombstones.live_leaves(db, doc_id)
+                }
+            except StoreError:
+                continue
+            missing = [r for r in diff[doc_id]["missing"] if r not in made_up]
+            if missing:
+                diff[doc_id]["missing"] = missing
+            else:
+                del diff[doc_id]
+
+    def bulk_get(self, device: dict, requests: list[dict], revs: bool = True) -> dict:
+        ids = [r.get("id") for r in requests if isinstance(r, dict)]
+        routed = self._route(device, [i for i in ids if isinstance(i, str)])
+        purged = self.heads.case_of([i for i in ids if isinstance(i, str) and i not in routed])
+        results, delivered = [], defaultdict(list)
+        for request in requests:
+            doc_id = request.get("id") if isinstance(request, dict) else None
+            rev = request.get("rev") if isinstance(request, dict) else None
+            entry = self._get_one(device, doc_id, rev, revs, routed, purged)
+            if "ok" in entry and doc_id in routed:
+                delivered[routed[doc_id]].append(doc_id)
+            results.append({"id": doc_id, "docs": [entry]})
+        self._deliver(device, delivered)
+        return {"results": results}
+
+    def _get_one(self, device, doc_id, rev, revs, routed, purged) -> dict:
+        def missing(reason: str = "missing") -> dict:
+            return {"error": {"id": doc_id, "rev": rev, "error": "not_found", "reason": reason}}
+
+        if not isinstance(doc_id, str):
+            return missing()
+        ring = self.site.keyrings.by_doc_id(device["id"], doc_id)
+        if ring is not None:
+            return self._keyring_entry(ring, rev, revs) or missing()
+        if doc_id in routed:
+            request = {"id": doc_id, **({"rev": rev} if rev else {})}
+            return self._db(routed[doc_id]).bulk_get([request], revs=revs)["results"][0]["docs"][0]
+        if doc_id in purged and rev:
+            found = tombstones.find(self._db(purged[doc_id]), doc_id, rev)
+            return {"ok": found} if found else missing()
+        return missing()
+
+    @staticmethod
+    def _keyring_entry(ring: dict, rev: str | None, revs: bool) -> dict | None:
+        if rev not in (None, ring["rev"]):
+            return None
+        doc = json.loads(ring["doc"])
+        if revs:
+            ids = json.loads(ring["revisions"])
+            doc["_revisions"] = {"start": int(ring["rev"].split("-")[0]), "ids": ids}
+        return {"ok": doc}
+
+    def get(
+        self, device: dict, doc_id: str, rev=None, revs=False, open_revs=None, latest=False
+    ) -> object:
+        if open_revs is None:
+            entry = self.bulk_get(device, [{"id": doc_id, **({"rev": rev} if rev else {})}], revs)[
+                "results"
+            ][0]["docs"][0]
+            if "error" in entry:
+                raise NotFound(entry["error"]["reason"])
+            return entry["ok"]
+        leaves = self._leaves(device, doc_id) if open_revs == "all" else list(open_revs)
+        out = []
+        for leaf in leaves:
+            entry = self.bulk_get(device, [{"id": doc_id, "rev": leaf}], revs)["results"][0]
+            doc = entry["docs"][0]
+            out.append({"ok": doc["ok"]} if "ok" in doc else {"missing": leaf})
+        return out
+
+    def _leaves(self, device: dict, doc_id: str) -> list[str]:
+        ring = self.site.keyrings.by_doc_id(device["id"], doc_id)
+        if ring is not None:
+            return [ring["rev"]]
+        routed = self._route(device, [doc_id])
+        if doc_id not in routed:
+            raise NotFound("missing")
+        leaves = self._db(routed[doc_id]).get(doc_id, open_revs="all")
+        return [leaf["ok"]["_rev"] for leaf in leaves if "ok" in leaf]
+
+    # ------------------------------------------------------------ push
+
+    def bulk_docs(self, device: dict, docs: list, new_edits: bool = True) -> list[dict]:
+        assigned = set(self.assigned(device))
+        ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)]
+        checker = PushChecker(
+            assigned, self.heads.case_of(ids), self.site.keys.lookup, self._parent_plaintext
+        )
+        results: list[dict | None] = [None] * len(docs)
+        accepted: dict[str, list[Accepted]] = defaultdict(list)
+        for position, doc in enumerate(docs):
+            try:
+                item = checker.check(position, doc, new_edits)
+                accepted[item.case_id].append(item)
+            except Rejected as exc:
+                results[position] = rejection(
+                    doc.get("_id") if isinstance(doc, dict) else None, exc
+                )
+        for case_id, items in accepted.items():
+            self._write_case(device, case_id, items, new_edits, results)
+        if new_edits:
+            return results
+        return [r for r in results if r and "error" in r]
+
+    def _write_case(self, device, case_id, items: list[Accepted], new_edits, results) -> None:
+        written = self._db(case_id).bulk_docs([i.envelope for i in items], new_edits=new_edits)
+        ok_ids, visits = [], {}
+        for item, result in zip(items, written, strict=True):
+            results[item.index] = result
+            if "error" not in result:
+                ok_ids.append(item.envelope["_id"])
+                visits.update(item.visits)
+        if ok_ids:
+            self.heads.record(case_id, ok_ids, visits)
+            self.access(device["worker_id"], device["id"], case_id, ok_ids, "push")
+
+    def _parent_plaintext(self, case_id: str, doc_id: str, rev: str) -> dict | None:
+        envelope = self._db(case_id).archived(doc_id, rev)
+        if envelope is None or envelope.get("_deleted"):
+            return None
+        try:
+            return open_envelope(envelope, self.site.keys.lookup)
+        except CryptoError:
+            return None
+
+    # ------------------------------------------------------------ _local
+
+    def get_local(self, device: dict, local_id: str) -> dict:
+        row = self.site.directory.one(
+            "SELECT rev, body FROM sync_local WHERE device_id = ? AND local_id = ?",
+            (device["id"], local_id),
+        )
+        if row is None:
+            raise NotFound("missing")
+        return {"_id": f"_local/{local_id}", "_rev": f"0-{row['rev']}", **json.loads(row["body"])}
+
+    def put_local(self, device: dict, local_id: str, doc: dict) -> dict:
+        body = {k: v for k, v in doc.items() if not k.startswith("_")}
+        with self.site.directory.transaction() as con:
+            row = con.execute(
+                "SELECT rev FROM sync_local WHERE device_id = ? AND local_id = ?",
+                (device["id"], local_id),
+            ).fetchone()
+            rev = (row[0] if row else 0) + 1
+            con.execute(
+                "INSERT OR REPLACE INTO sync_local (device_id, local_id, rev, body)"
+                " VALUES (?, ?, ?, ?)",
+                (device["id"], local_id, rev, json.dumps(body)),
+            )
+        return {"ok": True, "id": f"_local/{local_id}", "rev": f"0-{rev}"}
+
+    def delete_local(self, device: dict, local_id: str) -> dict:
+        with self.site.directory.transaction() as con:
+            cursor = con.execute(
+                "DELETE FROM sync_local WHERE device_id = ? AND local_id = ?",
+                (device["id"], local_id),
+            )
+        if cursor.rowcount == 0:
+            raise NotFound("missing")
+        return {"ok": True, "id": f"_local/{local_id}", "rev": "0-0"}
+
+
+class _Response:
+    """Collects results, the steps each result stands for, and what is left to do."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.results: list[dict] = []
+        self.steps: list[list] = []
+        self.tail: list[list] = []
+        self.incomplete: set[str] = set()
+        self.delivered: dict[str, list[str]] = defaultdict(list)
+
+    def add(self, change: dict, steps: list[list]) -> None:
+        self.results.append(change)
+        self.steps.append(steps)
+
+    def close_with(self, step: list) -> None:
+        """Attach a step to the last result (or to the end if there is none)."""
+        if self.steps:
+            self.steps[-1].append(step)
+        else:
+            self.tail.append(step)
+
+    def full(self) -> bool:
+        return self.limit is not None and len(self.results) >= self.limit
+
+    def room(self) -> int | None:
+        return None if self.limit is None else max(self.limit - len(self.results), 0)

@@ -1,0 +1,209 @@
+"""The reference offline device: a local encrypted store that syncs with the gateway.
+
+What a field app does, in Python: enrol with a key pair (the private key kept under
+the worker's PIN), replicate the worker's database both ways with the standard
+CouchDB protocol, open keyrings with the device key, seal every document it writes
+with its case's current key, and wipe itself when the server says so. The local store
+holds only envelopes and keyrings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+
+from mobile_schema import validate_document
+
+from .crypto import CaseKey, DeviceKeys, KeyUnavailable, open_envelope, seal
+from .remote import RemoteDatabase, RemoteError
+from .replicator import ReplicationResult, replicate
+from .store.sqlite import SQLiteStore
+
+LOCAL_DB = "local"
+
+
+class DeviceWiped(Exception):
+    """The server revoked this device; its local data has been deleted."""
+
+
+class Device:
+    """A device whose files live in `home` (created if missing)."""
+
+    def __init__(self, home: Path | str, passphrase: str, scrypt_n: int = 2**15):
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.passphrase = passphrase
+        self.scrypt_n = scrypt_n
+        self.store = SQLiteStore(self.home / "store")
+        self.db = self.store.ensure_database(LOCAL_DB)
+        self._keys: DeviceKeys | None = None
+
+    # ------------------------------------------------------------ enrolment
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "device.json"
+
+    def state(self) -> dict:
+        return json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+
+    def _save(self, **changes) -> None:
+        self.state_file.write_text(json.dumps(self.state() | changes))
+
+    def enrol(
+        self, server: str, username: str, password: str, label: str, kem: str = "x25519"
+    ) -> dict:
+        """Log in as the worker and enrol this device with a fresh key pair."""
+        keys = DeviceKeys.generate(kem)
+        http = requests.Session()
+        login = http.post(
+            f"{server}/api/login", json={"username": username, "password": password}, timeout=30
+        )
+        _raise_for(login)
+        enrolled = http.post(
+            f"{server}/api/devices",
+            json={"label": label, "public_key": keys.public().to_json()},
+            timeout=30,
+        )
+        _raise_for(enrolled)
+        tokens = enrolled.json()
+        self._save(
+            server=server,
+            worker_id=login.json()["id"],
+            device_id=tokens["device_id"],
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            private_key=keys.protect(self.passphrase, n=self.scrypt_n),
+        )
+        self._keys = keys
+        return self.state()
+
+    def keys(self) -> DeviceKeys:
+        if self._keys is None:
+            self._keys = DeviceKeys.unlock(self.state()["private_key"], self.passphrase)
+        return self._keys
+
+    # ------------------------------------------------------------ sync
+
+    def remote(self) -> RemoteDatabase:
+        state = self.state()
+        return RemoteDatabase(
+            f"{state['server']}/sync/{state['worker_id']}",
+            token=lambda: self.state()["access_token"],
+        )
+
+    def pull(self) -> ReplicationResult:
+        return self._guarded(lambda: replicate(self.remote(), self.db))
+
+    def push(self) -> ReplicationResult:
+        result = self._guarded(lambda: replicate(self.db, self.remote()))
+        refused = {e.id for e in result.errors}
+        self._save(unpushed=[i for i in self.state().get("unpushed", []) if i in refused])
+        return result
+
+    def sync(self) -> tuple[ReplicationResult, ReplicationResult]:
+        return self.push(), self.pull()
+
+    def _guarded(self, run):
+        """Run a replication; refresh an expired token once; wipe when told to."""
+        for attempt in (1, 2):
+            try:
+                return run()
+            except RemoteError as exc:
+                if exc.error == "device_revoked" or exc.body.get("wipe"):
+                    self._hand_over_unpushed()
+                    self.wipe()
+                    raise DeviceWiped(exc.reason) from None
+                if exc.error == "token_expired" and attempt == 1:
+                    self.refresh_token()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def refresh_token(self) -> None:
+        state = self.state()
+        response = requests.post(
+            f"{state['server']}/api/devices/token",
+            json={"refresh_token": state["refresh_token"]},
+            timeout=30,
+        )
+        _raise_for(response)
+        tokens = response.json()
+        self._save(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+
+    def _hand_over_unpushed(self) -> None:
+        """Give what was written offline to the server (which quarantines it for a
+        supervisor) before wiping, so a revoked device loses no one's words."""
+        ids = self.state().get("unpushed", [])
+        if not ids:
+            return
+        docs = [self.db.get(i, revs=True) for i in ids]
+        try:
+            self.remote().bulk_docs(docs, new_edits=False)
+        except RemoteError:
+            pass  # refused as expected: the server has quarantined them
+
+    def wipe(self) -> None:
+        """Delete every local document, key and token."""
+        self.store.delete_database(LOCAL_DB)
+        self.db = self.store.ensure_database(LOCAL_DB)
+        self.state_file.unlink(missing_ok=True)
+        self._keys = None
+
+    # ------------------------------------------------------------ documents
+
+    def keyrings(self) -> dict[str, dict]:
+        rows = self.db.all_docs(include_docs=True)["rows"]
+        return {r["doc"]["case_id"]: r["doc"] for r in rows if r["doc"].get("type") == "keyring"}
+
+    def case_key(self, case_id: str, version: int | None = None) -> CaseKey:
+        ring = self.keyrings().get(case_id)
+        if ring is None:
+            raise KeyUnavailable(f"no keyring for case {case_id} on this device")
+        version = version or ring["current_version"]
+        sealed = next((k["sealed"] for k in ring["keys"] if k["version"] == version), None)
+        if sealed is None:
+            raise KeyUnavailable(f"no key version {version} for case {case_id}")
+        return self.keys().open_case_key(sealed, self.state()["device_id"], case_id, version)
+
+    def _lookup(self, case_id: str, version: int) -> bytes | None:
+        try:
+            return self.case_key(case_id, version).key
+        except KeyUnavailable:
+            return None
+
+    def write(self, doc: dict, case_id: str) -> dict:
+        """Validate, seal with the case's current key, and store locally."""
+        doc = validate_document(doc)
+        envelope = seal(doc, self.case_key(case_id))
+        [result] = self.db.bulk_docs([envelope])
+        if result.get("ok"):
+            self._save(unpushed=sorted({*self.state().get("unpushed", []), doc["_id"]}))
+        return result
+
+    def read(self, doc_id: str) -> dict:
+        return open_envelope(self.db.get(doc_id), self._lookup)
+
+    def documents(self) -> list[dict]:
+        """Every client document this device can open, decrypted."""
+        rows = self.db.all_docs(include_docs=True)["rows"]
+        return [
+            open_envelope(r["doc"], self._lookup)
+            for r in rows
+            if "ciphertext" in r["doc"]
+            and self._lookup(r["doc"]["case_id"], r["doc"]["key_version"])
+        ]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _raise_for(response: requests.Response) -> None:
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"reason": response.text[:200]}
+        raise RemoteError(response.status_code, body)
