@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from server.demo_data import note_doc
 from sync.device import Device, DeviceWiped
+from sync.store import NotFound
 from tests.support.live_server import serving
 from tests.support.org import PASSWORD, make_org
 from tests.support.site import open_test_site
@@ -54,8 +57,6 @@ def test_offline_edits_are_pushed_and_reach_the_pair_worker(org, server, tmp_pat
     b = device(tmp_path, "b", server, "bertil")
     a.pull()
     b.pull()
-    import random
-
     note = note_doc(random.Random(5), case, org.workers["aino"])
     note["discussion"] = "Kirjoitettu offline päiväkodissa."
     assert a.write(note, case)["ok"]
@@ -75,8 +76,6 @@ def test_second_pull_is_incremental_and_a_replayed_push_is_idempotent(org, serve
     assert first.docs_read >= 6
     again = phone.pull()
     assert again.docs_read == 0
-    import random
-
     org.site.records.write(case, [note_doc(random.Random(9), case, org.workers["aino"])])
     third = phone.pull()
     assert third.docs_read == 1
@@ -101,7 +100,7 @@ def test_unassigned_case_is_purged_from_the_device(org, server, tmp_path):
     assert visible == set(org.docs["keep"])
     assert set(phone.keyrings()) == {keep}
     for doc_id in org.docs["lose"]:
-        with pytest.raises(Exception):
+        with pytest.raises(NotFound):
             phone.db.get(doc_id)  # deleted locally
     # The case itself is untouched on the server.
     assert org.site.records.read(lose, org.docs["lose"][-1])["type"] == "note"
@@ -129,8 +128,6 @@ def test_revoked_device_is_told_to_wipe_and_its_push_is_quarantined(org, server,
     case = org.case("c", "aino")
     phone = device(tmp_path, "a", server, "aino")
     phone.pull()
-    import random
-
     note = note_doc(random.Random(3), case, org.workers["aino"])
     phone.write(note, case)
     device_id = phone.state()["device_id"]
