@@ -1,0 +1,80 @@
+"""The demo organisation: one team, a supervisor, instructors, families with Finnish
+and Swedish names, cases in every status, visits today and tomorrow.
+
+Idempotent: seeding a site that already has the demo accounts changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from .demo_data import case_doc, family_doc, note_doc, visit_doc
+from .site import Site
+
+DEMO_PASSWORD = "sopu-demo-2026"
+ACTOR = "seed-demo"
+PEOPLE = [
+    ("esihenkilo", "Sanna Esihenkilö", "supervisor"),
+    ("aino", "Aino Ohjaaja", "worker"),
+    ("bertil", "Bertil Handledare", "worker"),
+    ("kaisa", "Kaisa Perheohjaaja", "worker"),
+    ("admin", "Pääkäyttäjä", "admin"),
+]
+STATUSES = ["pending", "assessment", "active", "active", "active", "closed"]
+
+
+@dataclass
+class Login:
+    username: str
+    display_name: str
+    role: str
+    password: str
+
+
+def seed_demo(site: Site, families: int = 8, seed: int = 2026) -> list[Login]:
+    """Create the demo organisation (once) and return its logins."""
+    logins = [Login(u, n, r, DEMO_PASSWORD) for u, n, r in PEOPLE]
+    if site.directory.one("SELECT 1 FROM workers WHERE username = ?", ("esihenkilo",)):
+        return logins
+    rng = random.Random(seed)
+    team = site.accounts.create_team("Perhetyö Keskusta", ACTOR)
+    ids = {
+        u: site.accounts.create(
+            u, n, r, ACTOR, team_id=team if r != "admin" else None, password=DEMO_PASSWORD
+        )
+        for u, n, r in PEOPLE
+    }
+    instructors = [ids["aino"], ids["bertil"], ids["kaisa"]]
+    for number in range(families):
+        own = instructors[number % len(instructors)]
+        pair = instructors[(number + 1) % len(instructors)]
+        _family_case(
+            site,
+            rng,
+            team,
+            own,
+            pair if number % 2 == 0 else None,
+            STATUSES[number % len(STATUSES)],
+            number,
+        )
+    return logins
+
+
+def _family_case(
+    site: Site, rng: random.Random, team: str, own: str, pair: str | None, status: str, number: int
+) -> str:
+    family = family_doc(rng, own)
+    case_id = site.cases.create(family["_id"], ACTOR, team_id=team, status=status)
+    today = datetime.now(UTC).date()
+    when = datetime.combine(today + timedelta(days=number % 3), time(9 + number % 6), tzinfo=UTC)
+    visit = visit_doc(case_id, own, when, kind=rng.choice(["home", "daycare", "office"]))
+    docs = [family, case_doc(case_id, family["_id"], own, status), visit]
+    docs += [note_doc(rng, case_id, own, visit["_id"]) for _ in range(rng.randint(1, 4))]
+    site.records.write(case_id, docs)
+    if status != "closed":
+        site.cases.assign(case_id, own, "own_worker", ACTOR)
+        if pair:
+            site.cases.assign(case_id, pair, "pair_worker", ACTOR)
+    return case_id
