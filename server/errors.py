@@ -54,3 +54,15 @@ class TokenExpired(Unauthenticated):
 
 class InvalidCredentials(Unauthenticated):
     code = "invalid_credentials"
+
+
+class InvalidTransition(ConflictError):
+    """A case status change out of order (pending → assessment → active → closed)."""
+
+    code = "invalid_transition"
+
+
+class CaseClosed(ConflictError):
+    """The case is closed: no new assignments, no status changes."""
+
+    code = "case_closed"

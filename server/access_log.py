@@ -1,0 +1,96 @@
+"""The access log: who read which client documents, when, and how (tamper-evident).
+
+Clients may ask who read their records, so every read of client data — a supervisor
+opening a case on the web (`read`), a sync delivery to a device (`deliver`), a
+device-side view uploaded by the device (`push`) — is appended here. The table is
+append-only (triggers) and hash-chained like the audit log (`hashchain.HashChain`).
+An entry names ids only: the worker, the device, the case, the documents. Never
+client data: `record` refuses anything that is not a random id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .directory.db import Directory, utcnow
+from .hashchain import HashChain
+
+ACTIONS = ("read", "deliver", "push")
+_ID = re.compile(r"[0-9a-f]{32}")
+
+CHAIN = HashChain(
+    "access_log",
+    ("at", "worker_id", "device_id", "case_id", "doc_ids", "action"),
+    frozenset({"doc_ids"}),
+)
+
+
+@dataclass(frozen=True)
+class Access:
+    seq: int
+    at: str
+    worker_id: str
+    device_id: str | None
+    case_id: str
+    doc_ids: list[str]
+    action: str
+    prev_hash: str
+    hash: str
+
+
+class AccessLog:
+    def __init__(self, directory: Directory):
+        self.directory = directory
+
+    def record(
+        self,
+        worker_id: str,
+        case_id: str,
+        doc_ids: Iterable[str],
+        action: str = "read",
+        device_id: str | None = None,
+        con=None,
+    ) -> Access:
+        """Append one access (inside the caller's transaction if `con` is given)."""
+        if con is None:
+            with self.directory.transaction() as own:
+                return self.record(worker_id, case_id, doc_ids, action, device_id, own)
+        values = {
+            "at": utcnow(),
+            "worker_id": worker_id,
+            "device_id": device_id,
+            "case_id": case_id,
+            "doc_ids": sorted(set(doc_ids)),
+            "action": action,
+        }
+        _check(values)
+        return Access(**CHAIN.append(con, values))
+
+    def entries(self, case_id: str | None = None, worker_id: str | None = None) -> list[Access]:
+        """Accesses in order, of one case and/or one worker (the client's access report)."""
+        conditions, params = [], []
+        if case_id:
+            conditions.append("case_id = ?")
+            params.append(case_id)
+        if worker_id:
+            conditions.append("worker_id = ?")
+            params.append(worker_id)
+        rows = CHAIN.rows(self.directory, " AND ".join(conditions), tuple(params))
+        return [Access(**row) for row in rows]
+
+    def verify(self) -> int | None:
+        """None if the chain is intact, else the seq of the first entry that is not."""
+        return CHAIN.verify(self.directory)
+
+
+def _check(values: dict) -> None:
+    """Only ids and known actions get in: a slip can never write client data here."""
+    if values["action"] not in ACTIONS:
+        raise ValueError(f"access action must be one of {', '.join(ACTIONS)}")
+    ids = [values["worker_id"], values["case_id"], *values["doc_ids"]]
+    if values["device_id"] is not None:
+        ids.append(values["device_id"])
+    if not values["doc_ids"] or not all(isinstance(i, str) and _ID.fullmatch(i) for i in ids):
+        raise ValueError("the access log holds random ids only (worker, device, case, docs)")

@@ -1,0 +1,77 @@
+"""A SHA-256 hash chain over the rows of an append-only directory table.
+
+Used by the audit log and the access log. Each row's hash covers the previous row's
+hash and the row's own values, so removing, reordering or editing any row breaks the
+chain from that point on (`verify`). The tables themselves refuse UPDATE and DELETE
+(triggers in the migration); the chain is what shows an insider who dropped them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .directory.db import Directory
+
+GENESIS = "0" * 64
+
+
+def link_hash(prev_hash: str, values: Sequence) -> str:
+    """The hash of one row: canonical JSON of the previous hash and the row's values."""
+    body = json.dumps(
+        [prev_hash, *values], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class HashChain:
+    """The chained table `table`: `seq` key, `columns` (hashed in this order), hashes.
+
+    Values of `json_columns` are stored as JSON text and hashed as the values they
+    encode, so a reader hashes exactly what a writer hashed.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    json_columns: frozenset[str] = frozenset()
+
+    def append(self, con: sqlite3.Connection, values: dict) -> dict:
+        """Insert one row after the last one (call inside a write transaction)."""
+        last = con.execute(f"SELECT hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
+        prev = last[0] if last else GENESIS
+        digest = link_hash(prev, [values[c] for c in self.columns])
+        names = ", ".join(self.columns)
+        marks = ", ".join("?" * (len(self.columns) + 2))
+        cursor = con.execute(
+            f"INSERT INTO {self.table} ({names}, prev_hash, hash) VALUES ({marks})",
+            (*(self._stored(c, values[c]) for c in self.columns), prev, digest),
+        )
+        return {"seq": cursor.lastrowid, **values, "prev_hash": prev, "hash": digest}
+
+    def rows(self, directory: Directory, where: str = "", params: tuple = ()) -> list[dict]:
+        """Rows in chain order, JSON columns decoded; `where` is a fixed SQL condition."""
+        sql = f"SELECT * FROM {self.table}" + (f" WHERE {where}" if where else "")
+        return [self._decoded(row) for row in directory.query(sql + " ORDER BY seq", params)]
+
+    def verify(self, directory: Directory) -> int | None:
+        """None if the chain is intact, else the seq of the first row that is not."""
+        prev = GENESIS
+        for row in self.rows(directory):
+            expected = link_hash(prev, [row[c] for c in self.columns])
+            if row["prev_hash"] != prev or row["hash"] != expected:
+                return row["seq"]
+            prev = row["hash"]
+        return None
+
+    def _stored(self, column: str, value: object) -> object:
+        return json.dumps(value, sort_keys=True) if column in self.json_columns else value
+
+    def _decoded(self, row: sqlite3.Row) -> dict:
+        out = dict(row)
+        for column in self.json_columns:
+            out[column] = json.loads(out[column])
+        return out
