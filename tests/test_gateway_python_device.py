@@ -138,3 +138,22 @@ def test_revoked_device_is_told_to_wipe_and_its_push_is_quarantined(org, server,
     held = org.site.quarantine.items()
     assert note["_id"] in {item["doc_id"] for item in held}
     assert org.site.keys.current(case).version == 2
+
+
+def test_deliveries_and_pushes_are_in_the_access_log(org, server, tmp_path):
+    org.worker("aino")
+    case = org.case("c", "aino", notes=2)
+    phone = device(tmp_path, "a", server, "aino")
+    phone.pull()
+    note = note_doc(random.Random(4), case, org.workers["aino"])
+    phone.write(note, case)
+    phone.push()
+    entries = org.site.access_log.entries(case_id=case)
+    device_id = phone.state()["device_id"]
+    delivered = {d for e in entries if e.action == "deliver" for d in e.doc_ids}
+    assert delivered == set(org.docs["c"])
+    pushed = [e for e in entries if e.action == "push"]
+    assert [e.doc_ids for e in pushed] == [[note["_id"]]]
+    assert all(e.device_id == device_id and e.worker_id == org.workers["aino"]
+               for e in entries if e.action in ("deliver", "push"))
+    assert org.site.access_log.verify() is None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date
 
 from sync.cases import database_name
@@ -23,19 +22,16 @@ from . import tombstones
 from .feed import Cursors, State, plan, token
 from .push import Accepted, PushChecker, Rejected, rejection
 
-AccessLog = Callable[[str, str, str, list[str], str], None]
-
-
-def _no_access_log(*_args) -> None:
-    return None
-
 
 class Gateway:
-    def __init__(self, site: Site, access: AccessLog = _no_access_log):
+    def __init__(self, site: Site):
         self.site = site
         self.heads = site.heads
         self.cursors = Cursors(site.directory)
-        self.access = access
+
+    def access(self, device: dict, case_id: str, doc_ids: list[str], action: str) -> None:
+        """Every delivery to and push from a device goes into the access log."""
+        self.site.access_log.record(device["worker_id"], case_id, doc_ids, action, device["id"])
 
     # ------------------------------------------------------------ helpers
 
@@ -48,7 +44,7 @@ class Gateway:
     def _deliver(self, device: dict, docs_by_case: dict[str, list[str]]) -> None:
         for case_id, doc_ids in docs_by_case.items():
             if doc_ids:
-                self.access(device["worker_id"], device["id"], case_id, doc_ids, "deliver")
+                self.access(device, case_id, doc_ids, "deliver")
 
     # ------------------------------------------------------------ info
 
@@ -308,7 +304,7 @@ class Gateway:
                 visits.update(item.visits)
         if ok_ids:
             self.heads.record(case_id, ok_ids, visits)
-            self.access(device["worker_id"], device["id"], case_id, ok_ids, "push")
+            self.access(device, case_id, ok_ids, "push")
 
     def _parent_plaintext(self, case_id: str, doc_id: str, rev: str) -> dict | None:
         envelope = self._db(case_id).archived(doc_id, rev)
