@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from .demo_data import case_doc, family_doc, note_doc, visit_doc
+from .demo_data import family_doc, note_doc, visit_doc
 from .site import Site
 
 DEMO_PASSWORD = "sopu-demo-2026"
@@ -23,6 +23,7 @@ PEOPLE = [
     ("admin", "Pääkäyttäjä", "admin"),
 ]
 STATUSES = ["pending", "assessment", "active", "active", "active", "closed"]
+STATUS_PATH = ["pending", "assessment", "active", "closed"]
 
 
 @dataclass
@@ -58,23 +59,51 @@ def seed_demo(site: Site, families: int = 8, seed: int = 2026) -> list[Login]:
             pair if number % 2 == 0 else None,
             STATUSES[number % len(STATUSES)],
             number,
+            ids["esihenkilo"],
         )
     return logins
 
 
 def _family_case(
-    site: Site, rng: random.Random, team: str, own: str, pair: str | None, status: str, number: int
+    site: Site,
+    rng: random.Random,
+    team: str,
+    own: str,
+    pair: str | None,
+    status: str,
+    number: int,
+    supervisor: str,
 ) -> str:
-    family = family_doc(rng, own)
-    case_id = site.cases.create(family["_id"], ACTOR, team_id=team, status=status)
+    """A family with one case walked to `status`, its workers, a visit and notes."""
     today = datetime.now(UTC).date()
+    details = {k: v for k, v in family_doc(rng, own).items() if k in ("display_name", "members")}
+    first_case = {
+        "service_task": rng.choice(
+            ["family_social_guidance", "family_guidance", "early_support_family_work"]
+        ),
+        "pending_since": (today - timedelta(days=60)).isoformat(),
+        "special_support_need": number % 3 == 0,
+        "referral": {
+            "source": rng.choice(["parent_self", "child_health_clinic", "daycare", "school"]),
+            "received_on": (today - timedelta(days=60)).isoformat(),
+        },
+    }
+    _family_id, case_id = site.families.create(team, details, first_case, supervisor)
+    walk = {"assessment": 50, "active": 20}
+    for step in STATUS_PATH[: STATUS_PATH.index(status) + 1][1:]:
+        if step == "closed":
+            site.casework.close(case_id, today, "goals_met", supervisor)
+        else:
+            site.casework.change_status(
+                case_id, step, today - timedelta(days=walk[step]), supervisor
+            )
+    if status == "closed":
+        return case_id
+    site.casework.assign(case_id, own, "own_worker", supervisor)
+    if pair:
+        site.casework.assign(case_id, pair, "pair_worker", supervisor)
     when = datetime.combine(today + timedelta(days=number % 3), time(9 + number % 6), tzinfo=UTC)
     visit = visit_doc(case_id, own, when, kind=rng.choice(["home", "daycare", "office"]))
-    docs = [family, case_doc(case_id, family["_id"], own, status), visit]
-    docs += [note_doc(rng, case_id, own, visit["_id"]) for _ in range(rng.randint(1, 4))]
-    site.records.write(case_id, docs)
-    if status != "closed":
-        site.cases.assign(case_id, own, "own_worker", ACTOR)
-        if pair:
-            site.cases.assign(case_id, pair, "pair_worker", ACTOR)
+    notes = [note_doc(rng, case_id, own, visit["_id"]) for _ in range(rng.randint(1, 4))]
+    site.records.write(case_id, [visit, *notes])
     return case_id
