@@ -157,3 +157,19 @@ def test_deliveries_and_pushes_are_in_the_access_log(org, server, tmp_path):
     assert all(e.device_id == device_id and e.worker_id == org.workers["aino"]
                for e in entries if e.action in ("deliver", "push"))
     assert org.site.access_log.verify() is None
+
+
+def test_offline_work_on_a_case_taken_away_meanwhile_is_quarantined(org, server, tmp_path):
+    org.worker("aino")
+    case = org.case("c", "aino")
+    phone = device(tmp_path, "a", server, "aino")
+    phone.pull()
+    note = note_doc(random.Random(8), case, org.workers["aino"])
+    phone.write(note, case)  # written offline ...
+    [assignment] = org.site.directory.query("SELECT id FROM assignments WHERE case_id = ?",
+                                            (case,))
+    org.site.cases.end_assignment(assignment["id"], "admin")  # ... while access ended
+    result = phone.push()
+    assert [(e.id, e.error) for e in result.errors] == [(note["_id"], "forbidden")]
+    held = [i for i in org.site.quarantine.items() if i["doc_id"] == note["_id"]]
+    assert len(held) == 1 and held[0]["reason"] == "not_assigned"

@@ -22,6 +22,10 @@ from . import tombstones
 from .feed import Cursors, State, plan, token
 from .push import Accepted, PushChecker, Rejected, rejection
 
+# Refusals of work someone did offline in good faith (the case was taken away before
+# the device synced): kept for a supervisor rather than lost.
+QUARANTINED = frozenset({"not_assigned"})
+
 
 class Gateway:
     def __init__(self, site: Site):
@@ -288,6 +292,8 @@ class Gateway:
                 results[position] = rejection(
                     doc.get("_id") if isinstance(doc, dict) else None, exc
                 )
+                if exc.code in QUARANTINED:
+                    self.site.quarantine.hold(device["id"], device["worker_id"], doc, exc.code)
         for case_id, items in accepted.items():
             self._write_case(device, case_id, items, new_edits, results)
         if new_edits:
@@ -298,7 +304,7 @@ class Gateway:
         written = self._db(case_id).bulk_docs([i.envelope for i in items], new_edits=new_edits)
         ok_ids, visits = [], {}
         for item, result in zip(items, written, strict=True):
-            results[item.index] = result
+            results[item.index] = _as_denial(result)
             if "error" not in result:
                 ok_ids.append(item.envelope["_id"])
                 visits.update(item.visits)
@@ -350,6 +356,13 @@ class Gateway:
         if cursor.rowcount == 0:
             raise NotFound("missing")
         return {"ok": True, "id": f"_local/{local_id}", "rev": "0-0"}
+
+
+def _as_denial(result: dict) -> dict:
+    """A store's refusal as a denial PouchDB records and goes on from (conflicts stay)."""
+    if "error" not in result or result["error"] == "conflict":
+        return result
+    return rejection(result.get("id"), Rejected(result["error"], result.get("reason", "")))
 
 
 class _Response:

@@ -200,6 +200,8 @@ def put_doc(db: str, doc_id: str):
         body["_rev"] = request.args["rev"]
     [result] = gateway().bulk_docs(_own(db), [body], new_edits=True)
     if "error" in result:
-        status = 409 if result["error"] == "conflict" else 403
+        status = {"conflict": 409, "document_too_large": 413}.get(
+            result["error"] if result["error"] == "conflict" else result.get("code"), 403
+        )
         return jsonify(result), status
     return jsonify(result), 201
