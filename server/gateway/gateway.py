@@ -168,7 +168,14 @@ class Gateway:
         return {d: c for d, c in self.heads.case_of(doc_ids).items() if c in assigned}
 
     def revs_diff(self, device: dict, revs: dict[str, list[str]]) -> dict:
-        routed = self._route(device, list(revs))
+        """Which revisions the server lacks.
+
+        Documents the server already holds are compared with their case database even
+        when the case is no longer the worker's: a device must not re-send what it only
+        received (it would be refused and needlessly quarantined); only new work is
+        'missing', and then refused or accepted on push.
+        """
+        known = self.heads.case_of(list(revs))
         by_case: dict[str, dict] = defaultdict(dict)
         out = {}
         for doc_id, wanted in revs.items():
@@ -177,12 +184,15 @@ class Gateway:
                 missing = [r for r in wanted if r != ring["rev"]]
                 if missing:
                     out[doc_id] = {"missing": missing}
-            elif doc_id in routed:
-                by_case[routed[doc_id]][doc_id] = wanted
+            elif doc_id in known:
+                by_case[known[doc_id]][doc_id] = wanted
             else:
                 out[doc_id] = {"missing": list(dict.fromkeys(wanted))}
         for case_id, part in by_case.items():
-            out.update(self._db(case_id).revs_diff(part))
+            try:
+                out.update(self._db(case_id).revs_diff(part))
+            except NotFound:
+                out.update({d: {"missing": w} for d, w in part.items()})
         self._forget_purged_tombstones(device, out)
         return out
 
