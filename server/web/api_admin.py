@@ -1,0 +1,118 @@
+"""Administration: teams and accounts (administrators), quarantine (supervisors)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from marshmallow import Schema, fields, validate
+
+from ..errors import NotFoundError
+from .api_session import AccountSchema
+from .context import person, person_required, site
+from .io import load
+from .openapi import documented
+
+bp = Blueprint("admin", __name__, url_prefix="/api")
+
+
+class TeamSchema(Schema):
+    id = fields.String(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class NewAccountSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(["worker", "supervisor", "admin"]))
+    team_id = fields.String(load_default=None, allow_none=True)
+    password = fields.String(required=True, validate=validate.Length(min=12, max=1000))
+
+
+class QuarantineSchema(Schema):
+    id = fields.Integer()
+    at = fields.String()
+    device_id = fields.String()
+    worker_id = fields.String(allow_none=True)
+    case_id = fields.String(allow_none=True)
+    doc_id = fields.String(allow_none=True)
+    reason = fields.String()
+    envelope = fields.Dict()
+
+
+@bp.post("/teams")
+@person_required("admin")
+@documented("Create a team", request=TeamSchema, response=TeamSchema, status=201, tag="admin")
+def create_team():
+    data = load(TeamSchema())
+    team_id = site().accounts.create_team(data["name"], person()["id"])
+    return jsonify({"id": team_id, "name": data["name"]}), 201
+
+
+@bp.get("/teams")
+@person_required("admin", "supervisor")
+@documented("Teams (a supervisor sees their own)", response=TeamSchema, many=True, tag="admin")
+def list_teams():
+    rows = site().directory.query("SELECT id, name FROM teams ORDER BY name")
+    account = person()
+    teams = [dict(r) for r in rows if account["role"] == "admin" or r["id"] == account["team_id"]]
+    return jsonify(teams)
+
+
+@bp.post("/accounts")
+@person_required("admin")
+@documented(
+    "Create a worker, supervisor or administrator account",
+    request=NewAccountSchema,
+    response=AccountSchema,
+    status=201,
+    tag="admin",
+)
+def create_account():
+    data = load(NewAccountSchema())
+    if data["team_id"] and not site().directory.one(
+        "SELECT 1 FROM teams WHERE id = ?", (data["team_id"],)
+    ):
+        raise NotFoundError(f"no team {data['team_id']}", field="team_id")
+    worker_id = site().accounts.create(
+        data["username"],
+        data["display_name"],
+        data["role"],
+        person()["id"],
+        team_id=data["team_id"],
+        password=data["password"],
+    )
+    return jsonify(AccountSchema().dump(site().accounts.get(worker_id))), 201
+
+
+@bp.get("/accounts")
+@person_required("admin", "supervisor")
+@documented(
+    "Accounts (a supervisor sees their team)", response=AccountSchema, many=True, tag="admin"
+)
+def list_accounts():
+    account = person()
+    if account["role"] == "admin":
+        rows = site().directory.query("SELECT * FROM workers ORDER BY username")
+    else:
+        rows = site().directory.query(
+            "SELECT * FROM workers WHERE team_id = ? ORDER BY username", (account["team_id"],)
+        )
+    return jsonify(AccountSchema(many=True).dump([dict(r) for r in rows]))
+
+
+@bp.get("/quarantine")
+@person_required("admin", "supervisor")
+@documented(
+    "Pushes that could not be accepted (e.g. from revoked devices), kept for review",
+    response=QuarantineSchema,
+    many=True,
+    tag="admin",
+)
+def quarantine():
+    account = person()
+    workers = None
+    if account["role"] == "supervisor":
+        rows = site().directory.query(
+            "SELECT id FROM workers WHERE team_id = ?", (account["team_id"],)
+        )
+        workers = [r["id"] for r in rows]
+    return jsonify(QuarantineSchema(many=True).dump(site().quarantine.items(workers)))
