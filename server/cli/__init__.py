@@ -7,6 +7,7 @@ import click
 from .keys import keys
 from .replicate import replicate_command
 from .schema import schema
+from .serve import seed_demo_command, serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +24,8 @@ def cli(config: str | None) -> None:
 
 cli.add_command(schema)
 cli.add_command(keys)
+cli.add_command(serve_command)
+cli.add_command(seed_demo_command)
 cli.add_command(replicate_command)
 
 

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 import click
 
 from sync.replicator import DEFAULT_BATCH_SIZE, ReplicationResult, public_url, replicate
-from sync.store import NotFound, Store, StoreError, open_store
+from sync.store import NotFound, Store, StoreError, Unavailable, open_store
 
 
 @click.command("replicate")
@@ -51,10 +51,11 @@ def replicate_command(
     if (db_name is None) == (not all_dbs):
         raise click.UsageError("give exactly one of --db NAME or --all")
     redact = _Redactor(source, target)
-    with redact.errors(), _opened(source) as src, _opened(target) as tgt:
-        names = _source_names(src, db_name, redact)
+    with redact.errors(), _opened(source) as src:
+        names = _source_names(src, db_name, redact)  # check the source before the target
         started = time.monotonic()
-        results = {name: _one(src, tgt, name, batch_size, history, redact) for name in names}
+        with _opened(target) as tgt:
+            results = {name: _one(src, tgt, name, batch_size, history, redact) for name in names}
     _summary(results, time.monotonic() - started)
     if any(result.errors for result in results.values()):
         raise SystemExit(1)
@@ -149,6 +150,8 @@ class _Redactor:
             raise
         except NotFound as exc:
             raise click.ClickException(f"not found: {self.text(exc.reason)}") from None
+        except Unavailable as exc:
+            raise click.ClickException(f"cannot reach the store: {self.text(exc.reason)}") from None
         except StoreError as exc:
             raise click.ClickException(f"{exc.error}: {self.text(exc.reason)}") from None
         except OSError as exc:  # includes requests' ConnectionError
