@@ -6,11 +6,12 @@ with the same error, and one bad document in a batch never stops the others.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..revisions import InvalidRevision, canonical_json, parse_rev
+from ..revisions import InvalidRevision, parse_rev
 from .errors import BadRequest, DocumentTooLarge, InvalidDatabaseName, StoreError
 
 DEFAULT_MAX_DOCUMENT_SIZE = 1024 * 1024  # bytes of canonical JSON
@@ -33,6 +34,7 @@ class Incoming:
     deleted: bool
     body: dict
     path: dict | None
+    body_json: str = ""  # compact JSON of `body` in its own key order, for storing
 
 
 def check_database_name(name: object) -> str:
@@ -68,8 +70,8 @@ def check_document(
         raise BadRequest("_deleted must be true or false.")
     rev, path = _revision(doc, new_edits)
     body = {k: v for k, v in doc.items() if not k.startswith("_")}
-    _check_size(doc_id, body, max_size)
-    return Incoming(doc_id, rev, deleted, body, path)
+    body_json = _check_size(doc_id, body, max_size)
+    return Incoming(doc_id, rev, deleted, body, path, body_json)
 
 
 def _revision(doc: dict, new_edits: bool) -> tuple[str | None, dict | None]:
@@ -104,13 +106,17 @@ def _path(doc: dict, rev: str | None) -> dict:
     return {"start": start, "ids": list(ids)}
 
 
-def _check_size(doc_id: str, body: dict, max_size: int) -> None:
+def _check_size(doc_id: str, body: dict, max_size: int) -> str:
+    """The body as compact JSON (same length as its canonical form: only key order
+    differs), rejected if it is not JSON or larger than `max_size` bytes."""
     try:
-        size = len(canonical_json(body))
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"Document {doc_id} is not valid JSON: {exc}") from None
+    size = len(text.encode("utf-8"))
     if size > max_size:
         raise DocumentTooLarge(f"Document {doc_id} is {size} bytes; the limit is {max_size}.")
+    return text
 
 
 def error_result(doc: Any, exc: StoreError) -> dict:

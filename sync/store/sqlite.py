@@ -493,9 +493,9 @@ class _BatchWriter:
                 rev, changed = self._edit(tree, doc), True
             else:
                 rev = f"{doc.path['start']}-{doc.path['ids'][0]}"
-                before = tree.to_json()
+                before = tree.to_json() if rev in tree else None
                 changed = tree.add(doc.path, doc.deleted)
-                if not changed and tree.to_json() != before:
+                if before is not None and tree.to_json() != before:
                     self._save_tree(doc.id, tree)  # history added to a known revision
         except RevisionConflict:
             return {"id": doc.id, "error": "conflict", "reason": "Document update conflict."}
@@ -512,7 +512,9 @@ class _BatchWriter:
         return rev
 
     def _store(self, doc: Incoming, rev: str, tree: RevTree, changed: bool) -> None:
-        self.rev_rows.append((self.db, doc.id, rev, int(doc.deleted), _dumps(doc.body)))
+        self.rev_rows.append(
+            (self.db, doc.id, rev, int(doc.deleted), doc.body_json or _dumps(doc.body))
+        )
         if not changed:
             return
         tree.stem(self.revs_limit)
