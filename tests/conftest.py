@@ -18,9 +18,16 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings
 
 from sync.store.errors import NotFound
 from tests.support.pouchdb_server import running_pouchdb_server
+
+# CI runs the property tests with a fixed seed (reproducible verdicts); developers'
+# runs explore new examples every time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 #: Small, so the document-size tests stay cheap.
 MAX_DOCUMENT_SIZE = 64 * 1024

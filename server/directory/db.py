@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sync.sqlite_connections import CRASH_SAFE, ThreadConnections
 
 from .migrations import MIGRATIONS
 
@@ -23,40 +22,17 @@ class Directory:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._all: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(
+            self.path, (*CRASH_SAFE, "foreign_keys=ON", "secure_delete=ON"), sqlite3.Row
+        )
         self._migrate()
 
     def connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            con.row_factory = sqlite3.Row
-            for pragma in (
-                "journal_mode=WAL",
-                "synchronous=FULL",
-                "busy_timeout=30000",
-                "foreign_keys=ON",
-                "secure_delete=ON",
-            ):
-                con.execute(f"PRAGMA {pragma}")
-            self._local.con = con
-            with self._lock:
-                self._all.append(con)
-        return con
+        return self._connections.get()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self):
         """A write transaction (BEGIN IMMEDIATE): all or nothing."""
-        con = self.connection()
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        return self._connections.transaction()
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, params).fetchall()
@@ -73,11 +49,7 @@ class Directory:
                 con.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._all:
-                con.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
 
 def _statements(script: str) -> list[str]:

@@ -658,6 +658,8 @@ class CouchDatabase(Database):
             revs=revs or None,
             conflicts=conflicts or None,
         )
+        if "_conflicts" in doc:  # pouchdb-server's order is not CouchDB's (best first)
+            doc["_conflicts"] = sorted(doc["_conflicts"], key=_rev_key, reverse=True)
         return _couch_order(doc)
 
     def _open_revs(self, doc_id: str, open_revs: list[str] | str, revs: bool) -> list:

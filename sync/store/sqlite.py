@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..revisions import InvalidRevision, RevisionConflict, RevTree, next_rev
+from ..sqlite_connections import ThreadConnections
 from .base import Database, DocResult, Seq, Store
 from .errors import BadRequest, DatabaseExists, NotFound, StoreError
 from .incoming import (
@@ -86,35 +85,16 @@ class SQLiteStore(Store):
         self.url = f"sqlite:///{self.directory}"
         self.max_document_size = max_document_size
         self.revs_limit = revs_limit
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self.path)
         self.connection().executescript(SCHEMA)
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection (sqlite3 connections must stay in one thread)."""
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=FULL")
-            con.execute("PRAGMA busy_timeout=30000")
-            self._local.con = con
-            with self._lock:
-                self._all.append(con)
-        return con
+        """This thread's connection."""
+        return self._connections.get()
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; taken at once so concurrent writers queue, not deadlock."""
-        con = self.connection()
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+    def write(self):
+        """One write transaction (see `ThreadConnections.transaction`)."""
+        return self._connections.transaction()
 
     def db_id(self, name: str, con: sqlite3.Connection | None = None) -> int:
         row = (
@@ -151,11 +131,7 @@ class SQLiteStore(Store):
         return [name for (name,) in rows]
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._all:
-                con.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
 
 class SQLiteDatabase(Database):
