@@ -5,7 +5,7 @@ for where this package sits.
 """
 
 from .errors import DocumentInvalid, Problem
-from .registry import DOC_TYPES
+from .registry import DOC_TYPES, merge_rules
 from .validation import problems_of, validate_document, validate_envelope
 from .versions import CURRENT_VERSION, OLDEST_SUPPORTED
 
@@ -15,6 +15,7 @@ __all__ = [
     "OLDEST_SUPPORTED",
     "DocumentInvalid",
     "Problem",
+    "merge_rules",
     "problems_of",
     "validate_document",
     "validate_envelope",

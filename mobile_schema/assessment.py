@@ -5,13 +5,15 @@ marked `private` in the field metadata: never a statistic, a filter or a search 
 """
 
 from . import fields as f
-from .base import CaseDocumentSchema, StrictSchema
+from .base import IMMUTABLE, ITEMS, SCALAR, TEXT, CaseDocumentSchema, StrictSchema
 
 CONCERN_ZONES = ("no_concern", "small", "considerable", "great")
 
 
 class ChildViewSchema(StrictSchema):
     """A child's own view, in the child's own words."""
+
+    merge_rules = {"id": IMMUTABLE, "member_id": IMMUTABLE, "view": TEXT}
 
     id = f.doc_id()
     member_id = f.doc_id()
@@ -20,6 +22,17 @@ class ChildViewSchema(StrictSchema):
 
 class AssessmentSchema(CaseDocumentSchema):
     doc_type = "assessment"
+    merge_rules = {
+        "started_on": SCALAR,
+        "completed_on": SCALAR,
+        "client_view": TEXT,
+        "child_views": ITEMS,
+        "worker_conclusions": TEXT,
+        "urgent_need": SCALAR,
+        "child_protection_need": SCALAR,
+        "own_worker_needed": SCALAR,
+        "concern_zone": SCALAR,
+    }
 
     started_on = f.date(required=True)
     completed_on = f.date()

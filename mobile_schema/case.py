@@ -6,7 +6,17 @@ each status names the date it began.
 """
 
 from . import fields as f
-from .base import DocumentSchema, RequiredWhen, StrictSchema
+from .base import (
+    IMMUTABLE,
+    ITEMS,
+    OBJECT,
+    PROGRESS,
+    SCALAR,
+    TEXT,
+    DocumentSchema,
+    RequiredWhen,
+    StrictSchema,
+)
 
 SERVICE_TASKS = ("family_social_guidance", "family_guidance", "early_support_family_work")
 STATUSES = ("pending", "assessment", "active", "closed")
@@ -28,6 +38,12 @@ class ReferralSchema(StrictSchema):
     """Yhteydenotto: how the matter became pending (vireilletulo)."""
 
     required_when = (RequiredWhen("source", "other", ("source_detail",)),)
+    merge_rules = {
+        "source": SCALAR,
+        "received_on": SCALAR,
+        "source_detail": SCALAR,
+        "description": TEXT,
+    }
 
     source = f.choice(REFERRAL_SOURCES)
     received_on = f.date(required=True)
@@ -39,6 +55,13 @@ class AssignmentSchema(StrictSchema):
     """Own worker, pair worker, or a substitute whose access ends on `end_date`."""
 
     required_when = (RequiredWhen("role", "substitute", ("end_date",)),)
+    merge_rules = {
+        "id": IMMUTABLE,
+        "worker_id": IMMUTABLE,  # another worker is another assignment
+        "role": SCALAR,
+        "start_date": SCALAR,
+        "end_date": SCALAR,
+    }
 
     id = f.doc_id()
     worker_id = f.doc_id()
@@ -54,6 +77,19 @@ class CaseSchema(DocumentSchema):
         RequiredWhen("status", "active", ("active_since",)),
         RequiredWhen("status", "closed", ("closed_on", "closure_reason")),
     )
+    merge_rules = {
+        "family_id": IMMUTABLE,
+        "service_task": SCALAR,
+        "status": PROGRESS,  # pending → assessment → active → closed, never back
+        "pending_since": SCALAR,
+        "special_support_need": SCALAR,
+        "assessment_started_on": SCALAR,
+        "active_since": SCALAR,
+        "closed_on": SCALAR,
+        "closure_reason": SCALAR,
+        "referral": OBJECT,
+        "assignments": ITEMS,
+    }
 
     family_id = f.doc_id()
     service_task = f.choice(SERVICE_TASKS)

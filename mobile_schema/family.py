@@ -1,13 +1,23 @@
 """Family (perhe): a household whose members are children and guardians."""
 
 from . import fields as f
-from .base import DocumentSchema, RequiredWhen, StrictSchema
+from .base import IMMUTABLE, ITEMS, SCALAR, SET, DocumentSchema, RequiredWhen, StrictSchema
 
 MEMBER_ROLES = ("child", "guardian", "other_adult")
 
 
 class MemberSchema(StrictSchema):
     required_when = (RequiredWhen("interpreter_needed", True, ("interpreter_language",)),)
+    merge_rules = {
+        "id": IMMUTABLE,
+        "role": SCALAR,
+        "given_names": SCALAR,
+        "family_name": SCALAR,
+        "birth_date": SCALAR,
+        "languages": SET,
+        "interpreter_needed": SCALAR,
+        "interpreter_language": SCALAR,
+    }
 
     id = f.doc_id()
     role = f.choice(MEMBER_ROLES)
@@ -21,6 +31,7 @@ class MemberSchema(StrictSchema):
 
 class FamilySchema(DocumentSchema):
     doc_type = "family"
+    merge_rules = {"display_name": SCALAR, "members": ITEMS, "address": SCALAR}
 
     display_name = f.name(required=False)
     members = f.items(MemberSchema, required=True, limit=30)

@@ -5,13 +5,19 @@ a case, and unknown fields are rejected, so none can be smuggled in.
 """
 
 from . import fields as f
-from .base import DocumentSchema
+from .base import IMMUTABLE, SCALAR, SET, TEXT, DocumentSchema
 
 TAG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class ObservationSchema(DocumentSchema):
     doc_type = "observation"
+    merge_rules = {
+        "team_id": IMMUTABLE,
+        "observed_in": SCALAR,
+        "phenomenon_tags": SET,
+        "text": TEXT,
+    }
 
     team_id = f.doc_id()
     observed_in = f.String(

@@ -1,7 +1,7 @@
 """Every document type that travels, by its `type` tag."""
 
 from .assessment import AssessmentSchema
-from .base import DocumentSchema
+from .base import ITEMS, OBJECT, DocumentSchema, merge_fields
 from .case import CaseSchema
 from .consent import ConsentSchema
 from .family import FamilySchema
@@ -23,3 +23,23 @@ DOC_TYPES: dict[str, type[DocumentSchema]] = {
         ObservationSchema,
     )
 }
+
+
+def merge_rules(doc_type: str) -> dict[str, str]:
+    """How every field of `doc_type` merges, by path (`*` stands for any list item).
+
+    E.g. `{"/discussion": "text", "/agreed_actions": "items",
+    "/agreed_actions/*/text": "text", ...}`. Raises KeyError for an unknown type and
+    TypeError if some field declares no rule.
+    """
+    return dict(_flatten_rules(DOC_TYPES[doc_type], ""))
+
+
+def _flatten_rules(schema_cls: type, prefix: str):
+    for key, field in merge_fields(schema_cls).items():
+        path = f"{prefix}/{key}"
+        yield path, field.rule
+        if field.rule == ITEMS:
+            yield from _flatten_rules(field.nested, f"{path}/*")
+        elif field.rule == OBJECT:
+            yield from _flatten_rules(field.nested, path)

@@ -1,7 +1,7 @@
 """Visit (käynti / tapaaminen): when and where, and who took part."""
 
 from . import fields as f
-from .base import CaseDocumentSchema, RequiredWhen, StrictSchema
+from .base import IMMUTABLE, ITEMS, SCALAR, CaseDocumentSchema, RequiredWhen, StrictSchema
 
 VISIT_KINDS = ("home", "daycare", "office", "phone", "network_meeting")
 VISIT_STATUSES = ("planned", "done", "cancelled")
@@ -17,6 +17,17 @@ class ParticipantSchema(StrictSchema):
         RequiredWhen("kind", "external", ("name",)),
         RequiredWhen("interpreter", True, ("language",)),
     )
+    merge_rules = {
+        "id": IMMUTABLE,
+        "kind": SCALAR,
+        "worker_id": SCALAR,
+        "member_id": SCALAR,
+        "name": SCALAR,
+        "organisation": SCALAR,
+        "role": SCALAR,
+        "interpreter": SCALAR,
+        "language": SCALAR,
+    }
 
     id = f.doc_id()
     kind = f.choice(PARTICIPANT_KINDS)
@@ -31,6 +42,14 @@ class ParticipantSchema(StrictSchema):
 
 class VisitSchema(CaseDocumentSchema):
     doc_type = "visit"
+    merge_rules = {
+        "kind": SCALAR,
+        "status": SCALAR,
+        "starts_at": SCALAR,
+        "ends_at": SCALAR,
+        "location": SCALAR,
+        "participants": ITEMS,
+    }
 
     kind = f.choice(VISIT_KINDS)
     status = f.choice(VISIT_STATUSES)
