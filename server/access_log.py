@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .directory.db import Directory, utcnow
 from .hashchain import HashChain
 
-ACTIONS = ("read", "deliver", "push")
+ACTIONS = ("read", "deliver", "push", "merge")
 _ID = re.compile(r"[0-9a-f]{32}")
 
 CHAIN = HashChain(

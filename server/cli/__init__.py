@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .keys import keys
+from .merge import merge
 from .replicate import replicate_command
 from .schema import schema
 from .serve import seed_demo_command, serve_command
@@ -24,6 +25,7 @@ def cli(config: str | None) -> None:
 
 cli.add_command(schema)
 cli.add_command(keys)
+cli.add_command(merge)
 cli.add_command(serve_command)
 cli.add_command(seed_demo_command)
 cli.add_command(replicate_command)

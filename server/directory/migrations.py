@@ -67,7 +67,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE access_log (
         seq INTEGER PRIMARY KEY, at TEXT NOT NULL, worker_id TEXT NOT NULL, device_id TEXT,
         case_id TEXT NOT NULL, doc_ids TEXT NOT NULL,
-        action TEXT NOT NULL CHECK (action IN ('read', 'deliver', 'push')),
+        action TEXT NOT NULL CHECK (action IN ('read', 'deliver', 'push', 'merge')),
         prev_hash TEXT NOT NULL, hash TEXT NOT NULL
     );
     CREATE INDEX access_log_by_case ON access_log (case_id);

@@ -17,6 +17,7 @@ from sync.crypto import CryptoError, open_envelope
 from sync.store import NotFound, StoreError
 
 from ..directory.db import utcnow
+from ..merging import Resolver
 from ..site import Site
 from . import tombstones
 from .feed import Cursors, State, plan, token
@@ -32,6 +33,7 @@ class Gateway:
         self.site = site
         self.heads = site.heads
         self.cursors = Cursors(site.directory)
+        self.resolver = Resolver(site)
 
     def access(self, device: dict, case_id: str, doc_ids: list[str], action: str) -> None:
         """Every delivery to and push from a device goes into the access log."""
@@ -312,15 +314,32 @@ class Gateway:
 
     def _write_case(self, device, case_id, items: list[Accepted], new_edits, results) -> None:
         written = self._db(case_id).bulk_docs([i.envelope for i in items], new_edits=new_edits)
-        ok_ids, visits = [], {}
+        ok_ids, visits, finals = [], {}, []
         for item, result in zip(items, written, strict=True):
             results[item.index] = _as_denial(result)
             if "error" not in result:
                 ok_ids.append(item.envelope["_id"])
                 visits.update(item.visits)
+                if item.final_parent is not None:
+                    finals.append((item, result["rev"]))
         if ok_ids:
             self.heads.record(case_id, ok_ids, visits)
             self.access(device, case_id, ok_ids, "push")
+            self._merge_after_push(device, case_id, ok_ids, finals)
+
+    def _merge_after_push(self, device, case_id: str, ok_ids: list[str], finals) -> None:
+        """Resolve what this push made conflicting; amend final notes it edited."""
+        merged = []
+        for item, rev in finals:
+            path = self._db(case_id).get(item.envelope["_id"], rev=rev, revs=True)["_revisions"]
+            self.resolver.restore_final(case_id, item.envelope["_id"], item.final_parent,
+                                        item.plaintext, rev, path)
+            merged.append(item.envelope["_id"])
+        for doc_id in self.resolver.conflicted(case_id, ok_ids):
+            if self.resolver.resolve(case_id, doc_id):
+                merged.append(doc_id)
+        if merged:
+            self.access(device, case_id, merged, "merge")
 
     def _parent_plaintext(self, case_id: str, doc_id: str, rev: str) -> dict | None:
         envelope = self._db(case_id).archived(doc_id, rev)

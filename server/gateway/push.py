@@ -44,6 +44,7 @@ class Accepted:
     envelope: dict
     plaintext: dict | None  # None for a deletion
     visits: dict[str, str] = field(default_factory=dict)
+    final_parent: dict | None = None  # set when this edits a final note: amend it
 
 
 class PushChecker:
@@ -65,11 +66,11 @@ class PushChecker:
         envelope = self._envelope(doc)
         case_id = self._case(doc["_id"], envelope["case_id"])
         plaintext = self._open(envelope)
-        self._state_rules(case_id, doc, plaintext, new_edits)
+        final_parent = self._state_rules(case_id, doc, plaintext, new_edits)
         visits = {}
         if plaintext.get("type") == "visit":
             visits[plaintext["_id"]] = plaintext["starts_at"][:10]
-        return Accepted(position, case_id, doc, plaintext, visits)
+        return Accepted(position, case_id, doc, plaintext, visits, final_parent)
 
     def _deletion(self, position: int, doc: dict, new_edits: bool) -> Accepted:
         case_id = self.index.get(doc["_id"])
@@ -129,23 +130,22 @@ class PushChecker:
             parent_rev = f"{path['start'] - 1}-{ids[1]}" if len(ids) > 1 else None
         return self.parent_of(case_id, doc["_id"], parent_rev) if parent_rev else None
 
-    def _state_rules(self, case_id: str, doc: dict, plaintext: dict, new_edits: bool) -> None:
+    def _state_rules(self, case_id: str, doc: dict, plaintext: dict, new_edits: bool):
+        """Refuse what can never be right; return the final parent of an edit that must
+        become an amendment (the edit is kept, the note keeps its final content)."""
         parent = self._parent(case_id, doc, new_edits)
         if parent is None:
-            return
+            return None
         if parent.get("type") != plaintext.get("type"):
             raise Rejected("type_changed", "a document cannot change its type")
         final = parent.get("type") == "note" and parent.get("state") == "final"
-        if final and _content(parent) != _content(plaintext):
-            raise Rejected(
-                "final_note_immutable", "a final note cannot change; write an amendment instead"
-            )
         if parent.get("type") == "case":
             before, after = parent.get("status"), plaintext.get("status")
             if STATUS_ORDER.index(after) < STATUS_ORDER.index(before):
                 raise Rejected(
                     "invalid_transition", f"case status cannot go back from {before} to {after}"
                 )
+        return parent if final and _content(parent) != _content(plaintext) else None
 
 
 def _content(doc: dict) -> dict:

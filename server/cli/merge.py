@@ -1,0 +1,32 @@
+"""`sopu merge sweep`: resolve conflicts found in the stores."""
+
+from __future__ import annotations
+
+import click
+
+from ..merging import sweep
+from .common import open_site
+
+
+@click.group()
+def merge() -> None:
+    """Merge concurrent edits (the gateway does this on push; the sweeper catches the rest)."""
+
+
+@merge.command("sweep")
+@click.pass_context
+def sweep_command(ctx: click.Context) -> None:
+    """Find conflicting documents in every case database and merge them."""
+    site = open_site(ctx)
+    try:
+        total = site.directory.one("SELECT COUNT(*) AS n FROM cases")["n"]
+        with click.progressbar(length=total, label="sweeping cases") as bar:
+            merged = sweep(site, lambda done, _total: bar.update(1))
+    finally:
+        site.close()
+    collisions = sum(r.collisions for r in merged)
+    amendments = sum(len(r.amendments) for r in merged)
+    click.echo(
+        f"merged {len(merged)} documents; {collisions} items to reconcile; "
+        f"{amendments} amendments written"
+    )
