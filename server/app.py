@@ -21,10 +21,24 @@ from .gateway.gateway import Gateway
 from .keys.kek import KekError, load_keks, write_new_key_file
 from .site import Site
 from .tokens import DeviceTokens
-from .web import api_admin, api_devices, api_directory, api_session, sync
+from .web import (
+    api_admin,
+    api_devices,
+    api_directory,
+    api_reconciliation,
+    api_session,
+    sync,
+)
 from .web.openapi import build_spec
 
-BLUEPRINTS = [api_session.bp, api_admin.bp, api_devices.bp, api_directory.bp, sync.bp]
+BLUEPRINTS = [
+    api_session.bp,
+    api_admin.bp,
+    api_devices.bp,
+    api_directory.bp,
+    api_reconciliation.bp,
+    sync.bp,
+]
 
 
 def create_app(config: Config | None = None, site: Site | None = None) -> Flask:

@@ -129,6 +129,7 @@ class Resolver:
             if db.bulk_docs([sealed])[0].get("ok"):
                 amendments.append(extra["_id"])
         self.site.heads.record(case_id, [doc_id, *amendments])
+        self.site.reconciliation.note(case_id, result.doc | {"_id": doc_id})
         return Resolution(doc_id, rev, len(result.collisions), amendments)
 
 

@@ -23,6 +23,7 @@ from .keys.kek import KekRing
 from .keys.keyrings import Keyrings
 from .keys.service import KeyService
 from .quarantine import Quarantine
+from .reconciliation import Reconciliation
 from .records import Records
 
 
@@ -39,6 +40,7 @@ class Site:
     records: Records
     quarantine: Quarantine
     heads: Heads
+    reconciliation: Reconciliation
     access_log: AccessLog
     casework: Casework
     families: Families
@@ -72,6 +74,7 @@ class Site:
             records=records,
             quarantine=Quarantine(directory),
             heads=heads,
+            reconciliation=Reconciliation(directory),
             access_log=access_log,
             casework=casework,
             families=Families(directory, cases, casework, records, access_log, audit),

@@ -157,3 +157,47 @@ def test_edit_of_an_already_final_note_becomes_an_amendment(pair):
     assert note["state"] == "final" and "Korjaus" not in note["discussion"]
     amendment = next(d for d in b.documents() if d.get("amends") == note_id)
     assert "Korjaus: käynti kesti tunnin." in amendment["discussion"]
+
+
+def test_collisions_are_listed_for_the_worker_and_the_team_until_resolved(pair):
+    org, case, note_id, (a, b) = pair
+    org.worker("sanna", "supervisor")
+    edit(
+        a,
+        note_id,
+        org.workers["aino"],
+        lambda d: d.update(
+            discussion=d["discussion"].replace("Lapsi nukkuu huonosti.", "Lapsi valvoo öisin.")
+        ),
+    )
+    edit(
+        b,
+        note_id,
+        org.workers["bertil"],
+        lambda d: d.update(
+            discussion=d["discussion"].replace("Lapsi nukkuu huonosti.", "Lapsi heräilee.")
+        ),
+    )
+    converge(a, b)
+
+    def listed(who):
+        client = org.app.test_client()
+        client.post("/api/login", json={"username": who, "password": PASSWORD})
+        return client.get("/api/reconciliation").json
+
+    for who in ("aino", "bertil", "sanna"):
+        [item] = listed(who)
+        assert item["doc_id"] == note_id and item["items"][0]["path"] == "/discussion"
+
+    # Aino resolves it by editing the note and removing the mark.
+    edit(
+        a,
+        note_id,
+        org.workers["aino"],
+        lambda d: d.update(
+            discussion=d["discussion"].replace("Lapsi heräilee.", ""), reconciliation=[]
+        ),
+    )
+    converge(a, b)
+    assert listed("sanna") == []
+    assert not org.site.records.read(case, note_id).get("reconciliation")

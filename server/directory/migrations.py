@@ -106,5 +106,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE keyrings ADD COLUMN revisions TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE keyrings ADD COLUMN gseq INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX keyrings_by_gseq ON keyrings (device_id, gseq);
+    CREATE TABLE reconciliation_items (
+        case_id TEXT NOT NULL, doc_id TEXT NOT NULL, doc_type TEXT NOT NULL,
+        items INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (case_id, doc_id)
+    );
     """,
 ]

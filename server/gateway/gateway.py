@@ -320,6 +320,8 @@ class Gateway:
             if "error" not in result:
                 ok_ids.append(item.envelope["_id"])
                 visits.update(item.visits)
+                if item.plaintext is not None:
+                    self.site.reconciliation.note(case_id, item.plaintext)
                 if item.final_parent is not None:
                     finals.append((item, result["rev"]))
         if ok_ids:
@@ -332,8 +334,9 @@ class Gateway:
         merged = []
         for item, rev in finals:
             path = self._db(case_id).get(item.envelope["_id"], rev=rev, revs=True)["_revisions"]
-            self.resolver.restore_final(case_id, item.envelope["_id"], item.final_parent,
-                                        item.plaintext, rev, path)
+            self.resolver.restore_final(
+                case_id, item.envelope["_id"], item.final_parent, item.plaintext, rev, path
+            )
             merged.append(item.envelope["_id"])
         for doc_id in self.resolver.conflicted(case_id, ok_ids):
             if self.resolver.resolve(case_id, doc_id):
