@@ -34,6 +34,7 @@ class Gateway:
         self.heads = site.heads
         self.cursors = Cursors(site.directory)
         self.resolver = Resolver(site)
+        self._handles: dict[str, object] = {}
 
     def access(self, device: dict, case_id: str, doc_ids: list[str], action: str) -> None:
         """Every delivery to and push from a device goes into the access log."""
@@ -45,12 +46,23 @@ class Gateway:
         return self.site.cases.of_worker(device["worker_id"], today)
 
     def _db(self, case_id: str):
-        return self.site.store.database(database_name(case_id))
+        """A handle on a case database (checked once, then kept: handles are light)."""
+        handle = self._handles.get(case_id)
+        if handle is None:
+            handle = self.site.store.database(database_name(case_id))
+            self._handles[case_id] = handle
+        return handle
 
     def _deliver(self, device: dict, docs_by_case: dict[str, list[str]]) -> None:
-        for case_id, doc_ids in docs_by_case.items():
-            if doc_ids:
-                self.access(device, case_id, doc_ids, "deliver")
+        """Log what went to the device: one transaction for all its cases."""
+        pending = {case: ids for case, ids in docs_by_case.items() if ids}
+        if not pending:
+            return
+        with self.site.directory.transaction() as con:
+            for case_id, doc_ids in pending.items():
+                self.site.access_log.record(
+                    device["worker_id"], case_id, doc_ids, "deliver", device["id"], con
+                )
 
     # ------------------------------------------------------------ info
 
@@ -93,7 +105,8 @@ class Gateway:
             self._case_changes(device, case_id, base, builder, style, include_docs)
         final = base.apply_all([s for steps in builder.steps for s in steps] + builder.tail)
         final.g, final.pending = g_now, sorted(builder.incomplete)
-        if not builder.results and final.vector == base.vector and not builder.tail:
+        unchanged = final.vector == base.vector and final.pending == base.pending
+        if not builder.results and unchanged and not builder.tail:
             return {"results": [], "last_seq": since if since not in (None, "") else 0}
         cursor = self.cursors.save(device["id"], base, builder.steps, final)
         for n, result in enumerate(builder.results, 1):
@@ -142,8 +155,8 @@ class Gateway:
             out.add(change, [["c", case_id, row["seq"]]])
             if include_docs:
                 out.delivered[case_id].append(row["id"])
-        if not feed["results"]:
-            out.tail.append(["c", case_id, feed["last_seq"]])
+        if not feed["results"] and feed["last_seq"] != base.vector.get(case_id):
+            out.tail.append(["c", case_id, feed["last_seq"]])  # a new (empty) case
         if room is not None and len(feed["results"]) >= room:
             out.incomplete.add(case_id)
 
@@ -217,36 +230,57 @@ class Gateway:
                 del diff[doc_id]
 
     def bulk_get(self, device: dict, requests: list[dict], revs: bool = True) -> dict:
+        """One store `_bulk_get` per case, not per document: a pull of thousands of
+        documents costs a few store calls per batch."""
         ids = [r.get("id") for r in requests if isinstance(r, dict)]
         routed = self._route(device, [i for i in ids if isinstance(i, str)])
         purged = self.heads.case_of([i for i in ids if isinstance(i, str) and i not in routed])
+        rings = self.site.keyrings.by_doc_ids(device["id"], [i for i in ids if i not in routed])
+        fetched = self._fetch_by_case(requests, routed, revs)
         results, delivered = [], defaultdict(list)
-        for request in requests:
+        for index, request in enumerate(requests):
             doc_id = request.get("id") if isinstance(request, dict) else None
             rev = request.get("rev") if isinstance(request, dict) else None
-            entry = self._get_one(device, doc_id, rev, revs, routed, purged)
-            if "ok" in entry and doc_id in routed:
-                delivered[routed[doc_id]].append(doc_id)
+            if index in fetched:
+                entry = fetched[index]
+                if "ok" in entry:
+                    delivered[routed[doc_id]].append(doc_id)
+            else:
+                entry = self._get_other(doc_id, rev, revs, rings, purged)
             results.append({"id": doc_id, "docs": [entry]})
         self._deliver(device, delivered)
         return {"results": results}
 
-    def _get_one(self, device, doc_id, rev, revs, routed, purged) -> dict:
-        def missing(reason: str = "missing") -> dict:
-            return {"error": {"id": doc_id, "rev": rev, "error": "not_found", "reason": reason}}
+    def _fetch_by_case(self, requests: list, routed: dict, revs: bool) -> dict[int, dict]:
+        """Entries of the requests that name documents of the worker's cases."""
+        by_case: dict[str, list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):
+            if isinstance(request, dict) and request.get("id") in routed:
+                by_case[routed[request["id"]]].append(index)
+        out = {}
+        for case_id, indexes in by_case.items():
+            asks = [
+                {
+                    "id": requests[i]["id"],
+                    **({"rev": requests[i]["rev"]} if requests[i].get("rev") else {}),
+                }
+                for i in indexes
+            ]
+            answer = self._db(case_id).bulk_get(asks, revs=revs)["results"]
+            out.update((i, result["docs"][0]) for i, result in zip(indexes, answer, strict=True))
+        return out
 
-        if not isinstance(doc_id, str):
-            return missing()
-        ring = self.site.keyrings.by_doc_id(device["id"], doc_id)
-        if ring is not None:
-            return self._keyring_entry(ring, rev, revs) or missing()
-        if doc_id in routed:
-            request = {"id": doc_id, **({"rev": rev} if rev else {})}
-            return self._db(routed[doc_id]).bulk_get([request], revs=revs)["results"][0]["docs"][0]
-        if doc_id in purged and rev:
+    def _get_other(self, doc_id, rev, revs, rings: dict, purged: dict) -> dict:
+        """A keyring, a made-up deletion of a purged case's document, or not found."""
+        if isinstance(doc_id, str) and doc_id in rings:
+            entry = self._keyring_entry(rings[doc_id], rev, revs)
+            if entry:
+                return entry
+        if isinstance(doc_id, str) and doc_id in purged and rev:
             found = tombstones.find(self._db(purged[doc_id]), doc_id, rev)
-            return {"ok": found} if found else missing()
-        return missing()
+            if found:
+                return {"ok": found}
+        return {"error": {"id": doc_id, "rev": rev, "error": "not_found", "reason": "missing"}}
 
     @staticmethod
     def _keyring_entry(ring: dict, rev: str | None, revs: bool) -> dict | None:

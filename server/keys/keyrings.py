@@ -110,6 +110,18 @@ class Keyrings:
         )
         return [dict(row) for row in rows]
 
+    def by_doc_ids(self, device_id: str, doc_ids: list) -> dict[str, dict]:
+        """The device's keyring rows among `doc_ids` (one query)."""
+        wanted = [d for d in doc_ids if isinstance(d, str)]
+        if not wanted:
+            return {}
+        rows = self.directory.query(
+            "SELECT doc_id, rev, revisions, deleted, doc, gseq FROM keyrings WHERE device_id = ?"
+            f" AND doc_id IN ({','.join('?' * len(wanted))})",
+            (device_id, *wanted),
+        )
+        return {row["doc_id"]: dict(row) for row in rows}
+
     def by_doc_id(self, device_id: str, doc_id: str) -> dict | None:
         row = self.directory.one(
             "SELECT doc_id, rev, revisions, deleted, doc, gseq FROM keyrings"

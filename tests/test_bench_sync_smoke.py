@@ -1,0 +1,101 @@
+"""Smoke test of scripts/bench_sync.py: the quick run works end to end and reports every
+figure. It checks the shape and sanity of the figures, not the performance targets
+(those are for the full run on a quiet machine)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "bench_sync.py"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("node") is None
+        or not (ROOT / "node_modules" / "pouchdb").is_dir()
+        or not (ROOT / "node_modules" / "pouchdb-server").is_dir(),
+        reason="needs node and node_modules (npm ci --ignore-scripts)",
+    ),
+    pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None, reason="needs gunicorn"),
+]
+
+HEADLINES = [
+    "pull_ratio_sqlite",
+    "pull_ratio_pouchdb_store",
+    "noop_median_ms",
+    "noop_ratio_20x",
+    "concurrent_p99_ms",
+    "concurrent_errors",
+    "pull_50k_rss_mb",
+]
+RATES = [
+    "direct_docs_per_s",
+    "gateway_sqlite_docs_per_s",
+    "gateway_pouchdb_store_docs_per_s",
+    "pull_50k_docs_per_s",
+]
+
+
+def positive(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (math.isfinite(value) and value > 0)
+    )
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    return json.loads(last)
+
+
+def test_quick_run_reports_every_figure(figures):
+    assert figures["errors"] == {}, figures["errors"]
+    assert figures["quick"] is True
+    for key in HEADLINES + RATES:
+        assert key in figures, key
+    for key in [
+        *RATES,
+        "pull_ratio_sqlite",
+        "pull_ratio_pouchdb_store",
+        "noop_median_ms",
+        "noop_ratio_20x",
+        "concurrent_p99_ms",
+        "pull_50k_rss_mb",
+    ]:
+        assert positive(figures[key]), (key, figures[key])
+
+
+def test_figures_are_sane(figures):
+    assert figures["concurrent_errors"] == 0
+    assert figures["concurrent_initial_errors"] == 0
+    assert figures["noop_p95_ms"] >= figures["noop_median_ms"]
+    assert figures["concurrent_p99_ms"] >= figures["concurrent_p50_ms"]
+    assert figures["concurrent_devices"] >= 2
+    # A Python web worker uses tens of MB; far outside this is a measuring mistake.
+    assert 10 < figures["pull_50k_rss_mb"] < 4000
+    assert figures["pull_docs_with_keyrings"] == figures["pull_docs"] + figures["pull_cases"]
+
+
+def test_meets_targets_names_every_headline(figures):
+    verdicts = figures["meets_targets"]
+    assert set(verdicts) == set(HEADLINES)
+    assert all(isinstance(v, bool) for v in verdicts.values())
