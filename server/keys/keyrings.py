@@ -48,13 +48,38 @@ class Keyrings:
     def __init__(self, directory: Directory, keys: KeyService):
         self.directory = directory
         self.keys = keys
+        self._checked: dict[str, tuple] = {}  # device -> what `refresh` last saw
+
+    def _fingerprint(self, device_id: str, case_ids: list[str]) -> tuple:
+        """Everything a device's keyrings depend on, read cheaply: its cases, the newest
+        key row (every new version adds one), its revocation and keyring rows."""
+        (newest,) = (
+            self.directory.connection()
+            .execute("SELECT COALESCE(MAX(rowid), 0) FROM case_keys")
+            .fetchone()
+        )
+        device = self.directory.one(
+            "SELECT revoked_at, (SELECT COALESCE(MAX(gseq), 0) FROM keyrings"
+            " WHERE device_id = ?) AS kg FROM devices WHERE id = ?",
+            (device_id, device_id),
+        )
+        return (tuple(case_ids), newest, device["revoked_at"], device["kg"])
 
     def refresh(self, device_id: str, case_ids: list[str]) -> list[dict]:
         """Bring a device's keyrings in line with the cases it may hold now.
 
-        Cheap when nothing changed (two queries); re-seals only keyrings whose key
-        versions changed. Returns the keyring documents that changed.
+        Cheap when nothing changed (two indexed reads, remembered per process);
+        re-seals only keyrings whose key versions changed. Returns the keyring documents
+        that changed.
         """
+        seen = self._fingerprint(device_id, case_ids)
+        if self._checked.get(device_id) == seen:
+            return []
+        changed = self._refresh(device_id, case_ids)
+        self._checked[device_id] = self._fingerprint(device_id, case_ids)
+        return changed
+
+    def _refresh(self, device_id: str, case_ids: list[str]) -> list[dict]:
         device = self.directory.one("SELECT * FROM devices WHERE id = ?", (device_id,))
         wanted = [] if device["revoked_at"] else list(case_ids)
         stored = {
