@@ -5,7 +5,7 @@
     .venv/bin/python scripts/bench_sync.py --quick --json   # smoke sizes (< 1 min)
     .venv/bin/python scripts/bench_sync.py --sections pull,noop
 
-Every server is `gunicorn -w 2 -k gthread --threads 4 'server.app:create_app()'` on
+Every server is `gunicorn -w 4 -k gthread --threads 4 'server.app:create_app()'` on
 127.0.0.1, configured with SOPU_* variables; every database is filled through the
 server's own write path (`Site.records.write`: validate, seal with the real case key,
 store, record the gateway's heads and document index). pouchdb-server (in memory,
@@ -76,7 +76,7 @@ from tests.support.pouchdb_server import free_port, running_pouchdb_server  # no
 
 DRIVER = REPO_ROOT / "scripts" / "bench_pouchdb.mjs"
 HOST = "127.0.0.1"
-GUNICORN_WORKERS = 2
+GUNICORN_WORKERS = 4
 GUNICORN_THREADS = 4
 SERVER_DESCRIPTION = (
     f"gunicorn -w {GUNICORN_WORKERS} -k gthread --threads {GUNICORN_THREADS} "
