@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import click
 
+from .demo import demo_command
+from .device import device_group
 from .keys import keys
 from .merge import merge
 from .replicate import replicate_command
 from .schema import schema
 from .serve import seed_demo_command, serve_command
+from .simulate import simulate_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +32,9 @@ cli.add_command(merge)
 cli.add_command(serve_command)
 cli.add_command(seed_demo_command)
 cli.add_command(replicate_command)
+cli.add_command(device_group)
+cli.add_command(simulate_command)
+cli.add_command(demo_command)
 
 
 def main() -> None:

@@ -1,0 +1,27 @@
+"""`sopu simulate`: a small field day must lose no edit and converge every replica."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+KEYS = {"edits_made", "edits_present", "auto_merged", "reconciliation_items", "replicas_identical"}
+
+
+def test_small_field_day_loses_nothing_and_converges():
+    args = ["--workers", "2", "--families", "2", "--days", "1", "--seed", "1", "--json"]
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "simulate", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(report) >= KEYS
+    assert report["edits_made"] > 0
+    assert 0 <= report["auto_merged"] <= 1
+    assert report["edits_present"] == report["edits_made"], report["missing"]
+    assert report["replicas_identical"] is True
+    assert result.returncode == 0, result.stderr
+    assert "day 1/1" in result.stderr  # progress goes to stderr, the report to stdout
