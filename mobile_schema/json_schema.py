@@ -14,6 +14,7 @@ from marshmallow import validate as mv
 from . import fields as f
 from .base import RequiredWhen, StrictSchema
 from .envelope import EnvelopeSchema
+from .keyring import KeyringSchema
 from .registry import DOC_TYPES
 from .versions import CURRENT_VERSION
 
@@ -29,10 +30,15 @@ def envelope_schema() -> dict:
     return _root(EnvelopeSchema, f"urn:sopu:schema:envelope:v{CURRENT_VERSION}")
 
 
+def keyring_schema() -> dict:
+    return _root(KeyringSchema, f"urn:sopu:schema:keyring:v{CURRENT_VERSION}")
+
+
 def export_all() -> dict[str, dict]:
-    """File name → schema, for every document type plus the envelope."""
+    """File name → schema, for every document type plus the envelope and the keyring."""
     files = {f"{name}.schema.json": document_schema(name) for name in sorted(DOC_TYPES)}
     files["envelope.schema.json"] = envelope_schema()
+    files["keyring.schema.json"] = keyring_schema()
     return files
 
 

@@ -221,6 +221,23 @@ def test_envelope_json_schema_agrees_on_samples():
 
 def test_export_has_one_schema_per_type_plus_envelope():
     files = export_all()
-    assert set(files) == {f"{t}.schema.json" for t in DOC_TYPES} | {"envelope.schema.json"}
+    assert set(files) == {f"{t}.schema.json" for t in DOC_TYPES} | {
+        "envelope.schema.json",
+        "keyring.schema.json",
+    }
     for schema in files.values():
         Draft202012Validator.check_schema(schema)
+
+
+def test_a_real_keyring_document_matches_the_exported_keyring_schema(tmp_path):
+    from mobile_schema.json_schema import keyring_schema
+    from server.keys.keyrings import keyring_doc
+    from sync.crypto import CaseKey, DeviceKeys
+
+    device = DeviceKeys.generate("mlkem768-x25519")
+    doc = keyring_doc(
+        "d" * 32, device.public(), CASE, [CaseKey.generate(CASE, 1), CaseKey.generate(CASE, 2)]
+    )
+    validator = Draft202012Validator(keyring_schema(), format_checker=FormatChecker())
+    assert list(validator.iter_errors(doc)) == []
+    assert not validator.is_valid(doc | {"current_version": 0})
