@@ -495,17 +495,12 @@ class _BatchWriter:
         )
         if not changed:
             return
-        tree.stem(self.revs_limit)
+        if len(tree) > self.revs_limit:  # no path can be longer than the whole tree
+            tree.stem(self.revs_limit)
+        winner, deleted = tree.leaves()[0]  # best first: CouchDB's winner
         self.seq += 1
         self.doc_rows.append(
-            (
-                self.db,
-                doc.id,
-                _dumps(tree.to_json()),
-                tree.winner(),
-                int(tree.is_deleted()),
-                self.seq,
-            )
+            (self.db, doc.id, _dumps(tree.to_json()), winner, int(deleted), self.seq)
         )
 
     def _save_tree(self, doc_id: str, tree: RevTree) -> None:
