@@ -416,6 +416,15 @@ class RevTree:
             rows.append([rev, parent, node.deleted])
         return {"v": TREE_JSON_VERSION, "revs": rows}
 
+    @staticmethod
+    def path_json(revisions: Mapping[str, Any], deleted: bool) -> dict[str, Any]:
+        """What ``to_json()`` gives for a tree holding just this one path, computed
+        without building the tree: replicating a new document is the hot path."""
+        ids = _parse_revisions(revisions)  # newest first, full rev ids
+        rows = [[rev, None if i == 0 else i - 1, None] for i, rev in enumerate(reversed(ids))]
+        rows[-1][2] = bool(deleted)
+        return {"v": TREE_JSON_VERSION, "revs": rows}
+
     @classmethod
     def from_json(cls, data: Any) -> "RevTree":
         """Rebuild a tree from :meth:`to_json` output (or its JSON text); ValueError if bad."""

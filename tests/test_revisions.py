@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync.revisions import (
     InvalidRevision,
@@ -554,3 +556,18 @@ def test_contains_and_revs():
     assert None not in tree
     assert list(tree) == tree.revs() == ["1-aa", "2-bb"]
     assert len(tree) == 2
+
+
+@given(
+    start=st.integers(1, 60),
+    hashes=st.lists(st.text("0123456789abcdef", min_size=1, max_size=8), min_size=1, max_size=12),
+    deleted=st.booleans(),
+)
+def test_path_json_is_the_json_of_a_tree_holding_that_path(start, hashes, deleted):
+    if start < len(hashes):
+        start = len(hashes)
+    revisions = {"start": start, "ids": hashes}
+    tree = RevTree()
+    tree.add(revisions, deleted)
+    assert RevTree.path_json(revisions, deleted) == tree.to_json()
+    assert RevTree.from_json(RevTree.path_json(revisions, deleted)) == tree

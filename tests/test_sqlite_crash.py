@@ -64,9 +64,11 @@ def _run_and_kill(directory, seed: int) -> dict[str, str]:
     finally:
         if proc.poll() is None:
             proc.kill()
-    # Batches acknowledged between our last read and the kill count too.
-    for line in rest.splitlines():
-        acked.update(json.loads(line)["revs"])
+    # Batches acknowledged between our last read and the kill count too; a line the
+    # kill cut in half was never a complete acknowledgement.
+    for line in rest.splitlines(keepends=True):
+        if line.endswith("\n"):
+            acked.update(json.loads(line)["revs"])
     assert proc.returncode == -signal.SIGKILL
     return acked
 

@@ -461,10 +461,15 @@ class _BatchWriter:
         self.revs_limit = revs_limit
         (self.seq,) = con.execute("SELECT update_seq FROM dbs WHERE id = ?", (db,)).fetchone()
         self.trees: dict[str, RevTree] = _load_trees(con, db, ids)
+        self.fresh: dict[str, dict] = {}  # doc id -> tree JSON of a new replicated doc
         self.rev_rows: list[tuple] = []
         self.doc_rows: list[tuple] = []
 
     def apply(self, doc: Incoming, new_edits: bool) -> DocResult:
+        if doc.id in self.fresh:  # written earlier in this batch by the fast path
+            self.trees[doc.id] = RevTree.from_json(self.fresh.pop(doc.id))
+        if not new_edits and doc.id not in self.trees:
+            return self._first_replicated(doc)
         tree = self.trees.setdefault(doc.id, RevTree())
         try:
             if new_edits:
@@ -480,6 +485,22 @@ class _BatchWriter:
         except InvalidRevision as exc:
             return {"id": doc.id, "error": "bad_request", "reason": str(exc)}
         self._store(doc, rev, tree, changed)
+        return {"id": doc.id, "rev": rev, "ok": True}
+
+    def _first_replicated(self, doc: Incoming) -> DocResult:
+        """A replicated document this database has never seen: its tree is just the
+        path it came with, so no tree is built (the hot path of an initial pull)."""
+        if len(doc.path["ids"]) > self.revs_limit:
+            self.trees[doc.id] = RevTree()
+            return self.apply(doc, new_edits=False)
+        tree = RevTree.path_json(doc.path, doc.deleted)
+        rev = tree["revs"][-1][0]
+        self.fresh[doc.id] = tree
+        self.rev_rows.append(
+            (self.db, doc.id, rev, int(doc.deleted), doc.body_json or _dumps(doc.body))
+        )
+        self.seq += 1
+        self.doc_rows.append((self.db, doc.id, _dumps(tree), rev, int(doc.deleted), self.seq))
         return {"id": doc.id, "rev": rev, "ok": True}
 
     @staticmethod
