@@ -191,12 +191,12 @@ class Gateway:
         'missing', and then refused or accepted on push.
         """
         known = self.heads.case_of(list(revs))
+        rings = self.site.keyrings.by_doc_ids(device["id"], list(revs))
         by_case: dict[str, dict] = defaultdict(dict)
         out = {}
         for doc_id, wanted in revs.items():
-            ring = self.site.keyrings.by_doc_id(device["id"], doc_id)
-            if ring is not None:
-                missing = [r for r in wanted if r != ring["rev"]]
+            if doc_id in rings:
+                missing = [r for r in wanted if r != rings[doc_id]["rev"]]
                 if missing:
                     out[doc_id] = {"missing": missing}
             elif doc_id in known:
@@ -208,13 +208,16 @@ class Gateway:
                 out.update(self._db(case_id).revs_diff(part))
             except NotFound:
                 out.update({d: {"missing": w} for d, w in part.items()})
-        self._forget_purged_tombstones(device, out)
+        assigned = set(self.assigned(device))
+        lost = {d: known[d] for d in out if d in known and known[d] not in assigned}
+        self._forget_purged_tombstones(out, lost)
         return out
 
-    def _forget_purged_tombstones(self, device: dict, diff: dict) -> None:
-        """Deletions the gateway made up for a purged case are not 'missing' here."""
-        unknown = [d for d in diff if d not in self._route(device, list(diff))]
-        for doc_id, case_id in self.heads.case_of(unknown).items():
+    def _forget_purged_tombstones(self, diff: dict, lost: dict[str, str]) -> None:
+        """Deletions the gateway made up for a purged case are not 'missing' here.
+
+        `lost` maps the documents of cases the worker no longer has to their case."""
+        for doc_id, case_id in lost.items():
             try:
                 db = self._db(case_id)
                 made_up = {
@@ -292,23 +295,20 @@ class Gateway:
             doc["_revisions"] = {"start": int(ring["rev"].split("-")[0]), "ids": ids}
         return {"ok": doc}
 
-    def get(
-        self, device: dict, doc_id: str, rev=None, revs=False, open_revs=None, latest=False
-    ) -> object:
+    def get(self, device: dict, doc_id: str, rev=None, revs=False, open_revs=None) -> object:
+        """GET /db/doc: one revision, or with `open_revs` several in one `_bulk_get`."""
         if open_revs is None:
-            entry = self.bulk_get(device, [{"id": doc_id, **({"rev": rev} if rev else {})}], revs)[
-                "results"
-            ][0]["docs"][0]
+            request = {"id": doc_id, **({"rev": rev} if rev else {})}
+            entry = self.bulk_get(device, [request], revs)["results"][0]["docs"][0]
             if "error" in entry:
                 raise NotFound(entry["error"]["reason"])
             return entry["ok"]
         leaves = self._leaves(device, doc_id) if open_revs == "all" else list(open_revs)
-        out = []
-        for leaf in leaves:
-            entry = self.bulk_get(device, [{"id": doc_id, "rev": leaf}], revs)["results"][0]
-            doc = entry["docs"][0]
-            out.append({"ok": doc["ok"]} if "ok" in doc else {"missing": leaf})
-        return out
+        found = self.bulk_get(device, [{"id": doc_id, "rev": leaf} for leaf in leaves], revs)
+        return [
+            {"ok": result["docs"][0]["ok"]} if "ok" in result["docs"][0] else {"missing": leaf}
+            for leaf, result in zip(leaves, found["results"], strict=True)
+        ]
 
     def _leaves(self, device: dict, doc_id: str) -> list[str]:
         ring = self.site.keyrings.by_doc_id(device["id"], doc_id)

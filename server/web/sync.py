@@ -185,7 +185,6 @@ def get_doc(db: str, doc_id: str):
         rev=request.args.get("rev"),
         revs=_flag("revs"),
         open_revs=_json_arg("open_revs"),
-        latest=_flag("latest"),
     )
     return jsonify(doc)
 
