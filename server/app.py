@@ -76,9 +76,7 @@ def open_site(config: Config) -> Site:
         keks = load_keks(config.kek_file)
     except KekError as exc:
         raise SystemExit(str(exc)) from None
-    return Site.open(
-        config.store_url, config.directory, keks, max_document_size=config.max_document_size
-    )
+    return Site.for_config(config, keks)
 
 
 def _secret_key(data_dir: Path) -> str:

@@ -15,6 +15,7 @@ from .access_log import AccessLog
 from .accounts import Accounts
 from .audit import AuditLog
 from .cases import Cases, Casework
+from .config import Config
 from .devices import Devices
 from .directory import Directory
 from .families import Families
@@ -51,6 +52,13 @@ class Site:
     ) -> Site:
         """A Site on the store at `store_url` (see `sync.store.open_store`)."""
         return cls.build(open_store(store_url, **store_options), directory_path, keks)
+
+    @classmethod
+    def for_config(cls, config: Config, keks: KekRing) -> Site:
+        """The Site a configuration describes (the app and the CLI both open it so)."""
+        return cls.open(
+            config.store_url, config.directory, keks, max_document_size=config.max_document_size
+        )
 
     @classmethod
     def build(cls, store: Store, directory_path: Path | str, keks: KekRing) -> Site:

@@ -22,6 +22,4 @@ def open_site(ctx: click.Context) -> Site:
         keks = load_keks(config.kek_file)
     except KekError as exc:
         raise click.ClickException(str(exc)) from None
-    return Site.open(
-        config.store_url, config.directory, keks, max_document_size=config.max_document_size
-    )
+    return Site.for_config(config, keks)
