@@ -47,6 +47,23 @@ def edit(device, doc_id, author, change):
     device.write(doc, doc["case_id"])
 
 
+def rewrite_the_same_sentence(org, note_id, a, b):
+    """Aino and Bertil rewrite the same sentence differently offline, then sync."""
+    for device, name, sentence in (
+        (a, "aino", "Lapsi valvoo öisin."),
+        (b, "bertil", "Lapsi heräilee."),
+    ):
+        edit(
+            device,
+            note_id,
+            org.workers[name],
+            lambda d, new=sentence: d.update(
+                discussion=d["discussion"].replace("Lapsi nukkuu huonosti.", new)
+            ),
+        )
+    converge(a, b)
+
+
 def converge(*devices):
     for _ in range(2):
         for device in devices:
@@ -83,23 +100,7 @@ def test_two_instructors_edit_different_sentences_offline_and_both_survive(pair)
 
 def test_same_sentence_edited_on_both_sides_keeps_both_marked_for_reconciliation(pair):
     org, case, note_id, (a, b) = pair
-    edit(
-        a,
-        note_id,
-        org.workers["aino"],
-        lambda d: d.update(
-            discussion=d["discussion"].replace("Lapsi nukkuu huonosti.", "Lapsi valvoo öisin.")
-        ),
-    )
-    edit(
-        b,
-        note_id,
-        org.workers["bertil"],
-        lambda d: d.update(
-            discussion=d["discussion"].replace("Lapsi nukkuu huonosti.", "Lapsi heräilee.")
-        ),
-    )
-    converge(a, b)
+    rewrite_the_same_sentence(org, note_id, a, b)
     server = org.site.records.read(case, note_id)
     assert "Lapsi valvoo öisin." in server["discussion"]
     assert "Lapsi heräilee." in server["discussion"]
@@ -162,23 +163,7 @@ def test_edit_of_an_already_final_note_becomes_an_amendment(pair):
 def test_collisions_are_listed_for_the_worker_and_the_team_until_resolved(pair):
     org, case, note_id, (a, b) = pair
     org.worker("sanna", "supervisor")
-    edit(
-        a,
-        note_id,
-        org.workers["aino"],
-        lambda d: d.update(
-            discussion=d["discussion"].replace("Lapsi nukkuu huonosti.", "Lapsi valvoo öisin.")
-        ),
-    )
-    edit(
-        b,
-        note_id,
-        org.workers["bertil"],
-        lambda d: d.update(
-            discussion=d["discussion"].replace("Lapsi nukkuu huonosti.", "Lapsi heräilee.")
-        ),
-    )
-    converge(a, b)
+    rewrite_the_same_sentence(org, note_id, a, b)
 
     def listed(who):
         client = org.app.test_client()
