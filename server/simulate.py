@@ -215,12 +215,12 @@ class SimDevice(Device):
         mode, self.drop_next = self.drop_next, None
         return _Dropping(plain, mode)
 
-    def case_key(self, case_id: str, version: int | None = None) -> CaseKey:
+    def case_key(self, case_id: str, version: int | None = None, rings=None) -> CaseKey:
         """Opening a sealed key is costly (HPKE); a key version never changes."""
         if version is None:
-            return super().case_key(case_id, version)
+            return super().case_key(case_id, version, rings)
         if (case_id, version) not in self._key_cache:
-            self._key_cache[(case_id, version)] = super().case_key(case_id, version)
+            self._key_cache[(case_id, version)] = super().case_key(case_id, version, rings)
         return self._key_cache[(case_id, version)]
 
     def wipe(self) -> None:

@@ -157,8 +157,9 @@ class Device:
         rows = self.db.all_docs(include_docs=True)["rows"]
         return {r["doc"]["case_id"]: r["doc"] for r in rows if r["doc"].get("type") == "keyring"}
 
-    def case_key(self, case_id: str, version: int | None = None) -> CaseKey:
-        ring = self.keyrings().get(case_id)
+    def case_key(self, case_id: str, version: int | None = None, rings=None) -> CaseKey:
+        """A case key opened from its keyring (`rings`: keyrings already read)."""
+        ring = (rings if rings is not None else self.keyrings()).get(case_id)
         if ring is None:
             raise KeyUnavailable(f"no keyring for case {case_id} on this device")
         version = version or ring["current_version"]
@@ -167,11 +168,20 @@ class Device:
             raise KeyUnavailable(f"no key version {version} for case {case_id}")
         return self.keys().open_case_key(sealed, self.state()["device_id"], case_id, version)
 
-    def _lookup(self, case_id: str, version: int) -> bytes | None:
-        try:
-            return self.case_key(case_id, version).key
-        except KeyUnavailable:
-            return None
+    def _lookup(self):
+        """A key lookup for `open_envelope` that reads the keyrings once and opens each
+        (case, version) key once, however many documents it is used for."""
+        rings, opened = self.keyrings(), {}
+
+        def lookup(case_id: str, version: int) -> bytes | None:
+            if (case_id, version) not in opened:
+                try:
+                    opened[case_id, version] = self.case_key(case_id, version, rings).key
+                except KeyUnavailable:
+                    opened[case_id, version] = None
+            return opened[case_id, version]
+
+        return lookup
 
     def write(self, doc: dict, case_id: str) -> dict:
         """Validate, seal with the case's current key, and store locally."""
@@ -183,16 +193,16 @@ class Device:
         return result
 
     def read(self, doc_id: str) -> dict:
-        return open_envelope(self.db.get(doc_id), self._lookup)
+        return open_envelope(self.db.get(doc_id), self._lookup())
 
     def documents(self) -> list[dict]:
         """Every client document this device can open, decrypted."""
         rows = self.db.all_docs(include_docs=True)["rows"]
+        lookup = self._lookup()
         return [
-            open_envelope(r["doc"], self._lookup)
+            open_envelope(r["doc"], lookup)
             for r in rows
-            if "ciphertext" in r["doc"]
-            and self._lookup(r["doc"]["case_id"], r["doc"]["key_version"])
+            if "ciphertext" in r["doc"] and lookup(r["doc"]["case_id"], r["doc"]["key_version"])
         ]
 
     def close(self) -> None:
