@@ -13,11 +13,18 @@ from the newest position both endpoints recorded. Everything before it is durabl
 the target (a checkpoint is written only after `bulk_docs` returned); everything after
 it is simply sent again, which is harmless because replicated writes are idempotent.
 
-Why a reader thread: fetching batch N+1 from the source overlaps writing batch N to the
-target, so a pull runs at about the speed of the slower side, not the sum of both. The
-queue between them holds at most `prefetch` batches, so memory stays bounded whatever
-the size of the database. When the target falls behind, the batches waiting in the
-queue are written together: fewer, larger transactions help it catch up.
+Why a reader thread and fetcher threads: fetching batch N+1 from the source overlaps
+writing batch N to the target, so a pull runs at about the speed of the slower side, not
+the sum of both. Within the reading side, the next page of `_changes` is read while the
+documents of the previous page are fetched, by up to `fetchers` requests at a time (as
+CouchDB's replicator does with its changes reader and workers): the source never waits
+for this process to parse an answer before it gets the next request, and this process
+never waits for the source while it has an answer to parse. The queue between reading
+and writing holds at most `prefetch` batches, and at most `fetchers` more are being
+fetched, so memory stays bounded whatever the size of the database. Batches are written
+in the order of the source's changes whichever fetch ends first. When the target falls
+behind, the batches waiting in the queue are written together: fewer, larger
+transactions help it catch up.
 
 Why checkpoints only every `checkpoint_interval` seconds (and at the end, and on the
 way out of a failed run): each is a write on both sides - for SQLite a transaction
@@ -41,7 +48,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -62,15 +69,19 @@ __all__ = [
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_PREFETCH = 4
+DEFAULT_FETCHERS = 2  # concurrent fetches per run: enough to keep the source busy
+MAX_FETCHERS = 4  # threads fetching, for all runs of this process together
 DEFAULT_CHECKPOINT_INTERVAL = 1.0  # seconds; CouchDB's replicator waits even longer
 CHECKPOINT_HISTORY = 50  # entries kept, so a half-written checkpoint still finds a match
 REPLICATION_ID_VERSION = 1
 _POLL = 0.1  # seconds between checks of the stop flag while the queue is full
 
-# Reader threads are pooled, not started per call: a store may keep a connection per
-# thread (SQLite does, until the store is closed), so a new thread per database would
-# leak file descriptors over a `--all` run across thousands of case databases.
+# Reader and fetcher threads are pooled, not started per call: a store may keep a
+# connection per thread (SQLite does, until the store is closed), so a new thread per
+# database would leak file descriptors over a `--all` run across thousands of case
+# databases. With pools, the connections are bounded by the pools' sizes.
 _READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="replicator-reader")
+_FETCHERS = ThreadPoolExecutor(max_workers=MAX_FETCHERS, thread_name_prefix="replicator-fetcher")
 
 Progress = Callable[[int, int], None]
 
@@ -153,6 +164,7 @@ def replicate(
     checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL,
     source_id: str | None = None,
     target_id: str | None = None,
+    fetchers: int = DEFAULT_FETCHERS,
 ) -> ReplicationResult:
     """Bring `target` up to date with `source`; returns what was done.
 
@@ -170,7 +182,7 @@ def replicate(
     )
     checkpoints = _Checkpoints(source, target, rep_id, checkpoint_interval)
     since = checkpoints.resume()
-    run = _Run(source, target, batch_size, history, progress)
+    run = _Run(source, target, batch_size, history, progress, min(max(1, fetchers), MAX_FETCHERS))
     return run.execute(since, checkpoints, max(1, prefetch))
 
 
@@ -205,7 +217,8 @@ _DONE = object()
 
 
 class _Run:
-    """One replication pass: a pooled reader thread feeding the writing caller."""
+    """One replication pass: a pooled changes reader and pooled fetchers feeding the
+    writing caller."""
 
     def __init__(
         self,
@@ -214,6 +227,7 @@ class _Run:
         batch_size: int,
         history: bool,
         progress: Progress | None,
+        fetchers: int,
     ):
         self.source = source
         self.target = target
@@ -222,6 +236,8 @@ class _Run:
         self.progress = progress
         self.bulk_get_supported = True
         self.stop = threading.Event()
+        self.slots = threading.BoundedSemaphore(fetchers)
+        self.fetching: set[Future] = set()
 
     def execute(self, since: Seq, checkpoints: _Checkpoints, prefetch: int) -> ReplicationResult:
         result = ReplicationResult(last_seq=since, start_seq=since)
@@ -250,25 +266,40 @@ class _Run:
             self.progress(result.docs_read, max(total, result.docs_read))
 
     def _shut_down(self, reader: Future, feed: queue.Queue) -> None:
-        """Stop the reader (it may be blocked on a full queue) and wait for it."""
+        """Stop the reader (it may be blocked on a full queue) and wait for it and for
+        the fetches it started, so nothing touches either side after we return."""
         self.stop.set()
         while not reader.done():
             with contextlib.suppress(queue.Empty):
                 feed.get(timeout=_POLL)
+        wait(list(self.fetching))
 
     # ------------------------------------------------------------ reading side
 
     def _read_all(self, since: Seq, feed: queue.Queue) -> None:
+        """Read the changes page by page; hand over each page's fetch, in order."""
         try:
             while not self.stop.is_set():
-                batch = self._read_batch(since)
-                if batch is None:
+                changes = self.source.changes(since, limit=self.batch_size, style="all_docs")
+                if not changes["results"]:
                     break
-                self._hand_over(feed, batch)
-                since = batch.last_seq
+                self._hand_over(feed, self._fetch_later(changes))
+                since = changes["last_seq"]
             self._hand_over(feed, _DONE)
         except BaseException as exc:  # re-raised in the caller's thread
             self._hand_over(feed, _Failed(exc))
+
+    def _fetch_later(self, changes: dict) -> Future:
+        """Start fetching one page's documents once fewer than `fetchers` are running."""
+        self.slots.acquire()
+        future = _FETCHERS.submit(self._read_batch, changes)
+        self.fetching.add(future)
+        future.add_done_callback(self._fetched)
+        return future
+
+    def _fetched(self, future: Future) -> None:
+        self.fetching.discard(future)
+        self.slots.release()
 
     def _hand_over(self, feed: queue.Queue, item: Any) -> None:
         while not self.stop.is_set():
@@ -278,18 +309,15 @@ class _Run:
             except queue.Full:
                 continue
 
-    def _read_batch(self, since: Seq) -> _Batch | None:
-        """The next batch after `since`, or None when the source has no more changes.
+    def _read_batch(self, changes: dict) -> _Batch:
+        """The documents of one page of changes that the target lacks.
 
         With history, every leaf of every changed document is fetched, not only the
         missing ones, so that the ancestors of a leaf the target already holds are
         sent too: that repairs a target which got the leaf without its history (an
         earlier run without history, or a write cut short between the two).
         """
-        changes = self.source.changes(since, limit=self.batch_size, style="all_docs")
         rows = changes["results"]
-        if not rows:
-            return None
         leaves = {row["id"]: [c["rev"] for c in row["changes"]] for row in rows}
         missing = {i: e["missing"] for i, e in self.target.revs_diff(leaves).items()}
         if not self.history:
@@ -423,11 +451,12 @@ def _entry_key(entry: dict) -> bytes:
 
 
 def _ready_batches(feed: queue.Queue) -> Iterator[_Batch]:
-    """Batches from the reader; those already waiting are merged into one write.
+    """Batches from the reader, in order; those already fetched are merged into one write.
 
     When the target is the slower side, merging means fewer, larger transactions
     (one fsync each in SQLite) instead of falling further behind. Memory stays
-    bounded by the queue's size. A reader failure is raised here, in the caller.
+    bounded by the queue's size. A reader or fetch failure is raised here, in the
+    caller - after the batches before it are written, so they need not be read again.
     """
     pending: Any = None
     while True:
@@ -436,16 +465,22 @@ def _ready_batches(feed: queue.Queue) -> Iterator[_Batch]:
             return
         if isinstance(item, _Failed):
             raise item.error
+        batch = item.result()
         for _ in range(feed.maxsize):  # only what is waiting now: a merge stays bounded
             try:
                 later = feed.get_nowait()
             except queue.Empty:
                 break
-            if not isinstance(later, _Batch):
+            if not _fetched_fine(later):
                 pending = later
                 break
-            item = item.merged(later)
-        yield item
+            batch = batch.merged(later.result())
+        yield batch
+
+
+def _fetched_fine(item: Any) -> bool:
+    """A fetch that has ended without an error (its batch can join the current write)."""
+    return isinstance(item, Future) and item.done() and item.exception() is None
 
 
 def _estimate(info: dict, since: Seq) -> int:

@@ -14,6 +14,8 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -252,6 +254,7 @@ def test_interrupted_run_resumes_and_ends_identical(pair, side, method, nth, hal
             history=True,
             checkpoint_interval=interval,
             prefetch=1,  # at most 2 batches per write: at least 4 writes of 7 batches
+            fetchers=1,  # the nth call of a reading method is made for the nth batch
         )
     again = replicate(source, target, batch_size=8, history=True)
     assert_same(source, target)
@@ -272,6 +275,80 @@ def test_reader_failure_stops_the_writer_and_nothing_hangs(endpoints):
         replicate(Faulty(source, "changes", 4), target, batch_size=5, prefetch=1)
     with pytest.raises(Boom):
         replicate(source, Faulty(target, "bulk_docs", 1, dies=True), batch_size=5, prefetch=1)
+
+
+class SlowFetches:
+    """A source whose `_bulk_get`s answer late when they ask for one of `slow` ids and
+    raise when they ask for one of `fail`; records how many ran at once."""
+
+    def __init__(self, db, slow=(), fail=(), delay: float = 0.3):
+        self._db, self._slow, self._fail, self._delay = db, set(slow), set(fail), delay
+        self._lock = threading.Lock()
+        self.running = self.most_at_once = 0
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def bulk_get(self, requests, *args, **kwargs):
+        ids = {request["id"] for request in requests}
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            if ids & self._slow:
+                time.sleep(self._delay)
+            if ids & self._fail:
+                raise Boom("injected failure in a fetch")
+            return self._db.bulk_get(requests, *args, **kwargs)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+class WriteLog:
+    """A target that records the ids of each `bulk_docs` call, in call order."""
+
+    def __init__(self, db):
+        self._db = db
+        self.writes: list[list[str]] = []
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def bulk_docs(self, docs, new_edits=True):
+        self.writes.append([doc["_id"] for doc in docs])
+        return self._db.bulk_docs(docs, new_edits=new_edits)
+
+
+@pytest.mark.parametrize("fetchers", [1, 2, 3])
+def test_overlapping_fetches_still_write_in_the_source_order(endpoints, fetchers):
+    """Later batches may be fetched first; written first, a checkpoint could skip
+    the slow one, and a resumed run would never copy it."""
+    source, target = endpoints.db("sqlite"), endpoints.db("sqlite2")
+    populate(source, plain=60)
+    order = [row["id"] for row in source.changes()["results"]]
+    slow, log = SlowFetches(source, slow=order[:20]), WriteLog(target)  # batches 1, 2
+    replicate(slow, log, batch_size=10, fetchers=fetchers, checkpoint_interval=0)
+    written = list(dict.fromkeys(doc_id for ids in log.writes for doc_id in ids))
+    assert written == order
+    assert slow.most_at_once == fetchers  # they overlap, and no more than asked
+    assert_same(source, target)
+
+
+def test_a_later_fetch_failing_first_keeps_the_slower_earlier_batches(endpoints):
+    """Batch 3's fetch fails while batches 1 and 2 are still being fetched: those two
+    are written and checkpointed before the error reaches the caller."""
+    source, target = endpoints.db("sqlite"), endpoints.db("sqlite2")
+    populate(source, plain=60)
+    first_two = [row["id"] for row in source.changes(limit=20)["results"]]
+    third = source.changes(limit=30)["results"][20]["id"]
+    slow = SlowFetches(source, slow=first_two, fail=[third])
+    with pytest.raises(Boom):
+        replicate(slow, target, batch_size=10, fetchers=3, checkpoint_interval=60)
+    assert [row["id"] for row in target.changes()["results"]] == first_two
+    again = replicate(source, target, batch_size=10)
+    assert again.start_seq == source.changes(limit=20)["last_seq"]
+    assert_same(source, target)
 
 
 # ------------------------------------------------------------------------ replication
@@ -345,13 +422,20 @@ def test_checkpoint_interval_spaces_out_checkpoints(endpoints, interval, fewest,
 
 def test_many_databases_in_one_process_leak_no_file_descriptors(endpoints):
     """`sopu replicate --all` runs one replication per case database of a site."""
-    sources = [endpoints.db("sqlite", f"case{i:03d}") for i in range(60)]
+    sources = [endpoints.db("sqlite", f"case{i:03d}") for i in range(80)]
     for db in sources:
         edit(db, "x", v=1)
-    open_fds = len(list(Path("/proc/self/fd").iterdir()))
-    for db in sources:
-        replicate(db, endpoints.db("sqlite2", db.name))
-    assert len(list(Path("/proc/self/fd").iterdir())) <= open_fds + 8
+
+    def open_fds_after(dbs) -> int:
+        for db in dbs:
+            replicate(db, endpoints.db("sqlite2", db.name))
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    # The first runs start the pooled threads, each with its connections; after that,
+    # 60 more databases may add at most the connections of the few pool threads not
+    # started yet (far fewer than one descriptor per database).
+    warmed_up = open_fds_after(sources[:20])
+    assert open_fds_after(sources[20:]) <= warmed_up + 8
 
 
 def test_bulk_get_unsupported_falls_back_to_open_revs(pair):
