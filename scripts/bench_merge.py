@@ -79,8 +79,13 @@ def scenarios() -> dict[str, tuple[dict, dict, dict]]:
     a_at, b_at = "2026-05-04T12:00:00+03:00", "2026-05-04T12:20:00+03:00"
 
     def pair(a_text: str, b_text: str) -> tuple[dict, dict, dict]:
-        ours = edited(base, WORKER, a_at, a_text,
-                      agreed_actions=[*actions, action("a", "Äiti soittaa perhekerhoon.")])
+        ours = edited(
+            base,
+            WORKER,
+            a_at,
+            a_text,
+            agreed_actions=[*actions, action("a", "Äiti soittaa perhekerhoon.")],
+        )
         theirs = edited(base, PAIR_WORKER, b_at, b_text, client_review={"status": "read"})
         return base, ours, theirs
 
@@ -140,9 +145,7 @@ def main() -> None:
         **{f"{r['scenario']}_merges_per_s": round(r["merges_per_s"]) for r in rows},
         "merges_per_s": round(overall),
         "slowest_merges_per_s": round(min(r["merges_per_s"] for r in rows)),
-        "wall_clock_merges_per_s": round(
-            len(rows) / sum(1 / r["wall_merges_per_s"] for r in rows)
-        ),
+        "wall_clock_merges_per_s": round(len(rows) / sum(1 / r["wall_merges_per_s"] for r in rows)),
         "target_merges_per_s": TARGET,
     }
     figures["meets_target"] = figures["slowest_merges_per_s"] >= TARGET

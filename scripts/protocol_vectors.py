@@ -55,5 +55,10 @@ def keyring_vector() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"envelope": envelope_vector(), "keyring": keyring_vector()}, indent=2,
-                     ensure_ascii=False))
+    print(
+        json.dumps(
+            {"envelope": envelope_vector(), "keyring": keyring_vector()},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
