@@ -11,7 +11,9 @@ Figures (docs/s unless noted), all on the same generated data:
 - pull pouchdb-server -> fresh SQLite: the replicator against a plain `_changes` +
   `_bulk_get` read loop through the same `CouchStore` client and batch size, and their
   ratio (target >= 0.9: the replicator's overlapping of reads and writes should hide
-  the cost of writing), alternated `--repeat` times, best round and median;
+  the cost of writing), alternated `--repeat` times, best round and median; also the
+  replicator with one fetch at a time (`fetchers=1`), which shows how much of the
+  figure comes from reading the next page of changes while documents are fetched;
 - peak RSS (VmHWM) of a separate process that pulls `--rss-docs` documents from
   pouchdb-server into SQLite (target < 200 MB), so the figure is the replication's own.
 
@@ -36,7 +38,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from sync.replicator import replicate  # noqa: E402
+from sync.replicator import DEFAULT_FETCHERS, replicate  # noqa: E402
 from sync.store.couch import CouchStore  # noqa: E402
 from sync.store.sqlite import SQLiteStore  # noqa: E402
 from tests.support.pouchdb_server import running_pouchdb_server  # noqa: E402
@@ -128,14 +130,15 @@ def bench_pull(source_db, workdir: Path, count: int, batch: int, repeat: int) ->
     The headline figures are each side's best round: on a shared machine other load
     only ever slows a round down, so the best is the least disturbed measurement.
     """
-    plain, pulled = [], []
+    plain, pulled, serial = [], [], []
     for attempt in range(repeat):
         started = time.perf_counter()
         read = plain_read_loop(source_db, batch)
         plain.append(time.perf_counter() - started)
         assert read == count, (read, count)
-        target = SQLiteStore(workdir / f"pull-{attempt}").create_database("bench")
-        pulled.append(timed(lambda t=target: _pull(source_db, t, batch, count)))
+        for fetchers, times in ((DEFAULT_FETCHERS, pulled), (1, serial)):
+            target = SQLiteStore(workdir / f"pull-{attempt}-{fetchers}").create_database("b")
+            times.append(timed(lambda t=target, f=fetchers: _pull(source_db, t, batch, count, f)))
     plain_s, pull_s = min(plain), min(pulled)
     return {
         "plain_read_docs_per_s": rate(count, plain_s),
@@ -144,12 +147,14 @@ def bench_pull(source_db, workdir: Path, count: int, batch: int, repeat: int) ->
         "pull_vs_plain_ratio_median": round(
             statistics.median(plain) / statistics.median(pulled), 3
         ),
+        "pull_one_fetch_docs_per_s": rate(count, min(serial)),
+        "pull_one_fetch_vs_plain_ratio": round(plain_s / min(serial), 3),
         "pull_rounds": repeat,
     }
 
 
-def _pull(source_db, target_db, batch: int, count: int) -> None:
-    result = replicate(source_db, target_db, batch_size=batch)
+def _pull(source_db, target_db, batch: int, count: int, fetchers: int) -> None:
+    result = replicate(source_db, target_db, batch_size=batch, fetchers=fetchers)
     assert result.docs_written == count and not result.errors, result
 
 
@@ -242,6 +247,8 @@ TABLE = [
     ("replicator pull pouchdb -> SQLite", "replicator_pull_docs_per_s", "docs/s", None),
     ("pull / plain read ratio (best rounds)", "pull_vs_plain_ratio", "", ">= 0.9"),
     ("pull / plain read ratio (median)", "pull_vs_plain_ratio_median", "", None),
+    ("pull, one fetch at a time", "pull_one_fetch_docs_per_s", "docs/s", None),
+    ("  its ratio to the plain loop (best)", "pull_one_fetch_vs_plain_ratio", "", None),
     ("pull in its own process (RSS run)", "rss_pull_docs_per_s", "docs/s", None),
     ("peak RSS of that pull (VmHWM)", "rss_peak_mb", "MB", "< 200"),
 ]
