@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Flask, jsonify
 
 from . import http_errors
 from .config import Config, load_config
+from .expiry import DailyExpiry
 from .gateway.gateway import Gateway
 from .keys.kek import KekError, load_keks, write_new_key_file
 from .site import Site
@@ -60,12 +61,24 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
         site.directory, site.devices, config.device_token_ttl
     )
     app.extensions["sopu.gateway"] = Gateway(site)
+    _expire_assignments_daily(app, site)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     http_errors.register(app)
     app.add_url_rule("/api/openapi.json", "openapi", lambda: jsonify(build_spec(app)))
     app.add_url_rule("/health", "health", lambda: jsonify({"ok": True}))
     return app
+
+
+def _expire_assignments_daily(app: Flask, site: Site) -> None:
+    """Before the first request of each day, end the assignments past their end date
+    (`server.expiry`). Tests move the day with the `SOPU_TODAY` callable."""
+    expiry = DailyExpiry(site.cases, lambda: (app.config.get("SOPU_TODAY") or date.today)())
+    app.extensions["sopu.expiry"] = expiry
+
+    @app.before_request
+    def expire_due_assignments() -> None:
+        expiry()
 
 
 def open_site(config: Config) -> Site:

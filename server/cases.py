@@ -169,6 +169,31 @@ class Cases:
             self._end(con, assignment_id, row, actor, reason)
             self.keys.rotate(row["case_id"], actor, f"assignment {assignment_id} {reason}", con)
 
+    def expire_due(self, actor: str, today: date | None = None) -> list[dict]:
+        """End the open cases' assignments whose end date has passed; rotate their keys.
+
+        Access already stops the day after an end date (`of_worker` reads the dates).
+        This does the rest of what an explicit end does, so a substitute who simply ran
+        out of time is treated like one whose assignment was ended: `ended_at` and an
+        audit entry, and one new key version per case, so the former substitute's
+        devices cannot read what is written from now on. One transaction; repeatable.
+        """
+        day = (today or date.today()).isoformat()
+        with self.directory.transaction() as con:
+            rows = con.execute(
+                "SELECT a.id, a.case_id, a.worker_id, a.end_date FROM assignments a"
+                " JOIN cases c ON c.id = a.case_id"
+                " WHERE a.ended_at IS NULL AND a.end_date IS NOT NULL AND a.end_date < ?"
+                " AND c.status != 'closed' AND c.shredded_at IS NULL"
+                " ORDER BY a.case_id, a.id",
+                (day,),
+            ).fetchall()
+            for row in rows:
+                self._end(con, row["id"], row, actor, "expired")
+            for case_id in sorted({row["case_id"] for row in rows}):
+                self.keys.rotate(case_id, actor, "assignment expired", con)
+        return [dict(row) for row in rows]
+
     def _end(self, con, assignment_id: str, row, actor: str, reason: str) -> None:
         con.execute("UPDATE assignments SET ended_at = ? WHERE id = ?", (utcnow(), assignment_id))
         self.audit.record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from mobile_schema.examples import example
 from server.app import create_app
 from server.config import Config
+from server.expiry import DailyExpiry
 from sync.cases import database_name
 from tests.support.site import open_test_site
 
@@ -356,6 +358,76 @@ def test_substitute_access_ends_by_itself_after_its_end_date(world):
     again = assign(world, case_id, "w_a2", "substitute", end_date="2026-05-20")
     assert again.status_code == 201
     assert worker.get(f"/api/cases/{case_id}").status_code == 200
+
+
+def test_an_expired_substitute_is_ended_and_the_key_rotated_on_the_first_request_of_a_day(
+    world,
+):
+    _, case_id = world.new_family("a", "w_a")
+    sub = assign(world, case_id, "w_a2", "substitute", end_date="2026-05-10").json
+    version = world.site.keys.current(case_id).version
+    sup = world.client("sup_a")
+
+    world.day[0] = date(2026, 5, 10)  # the last day: still the substitute's
+    assert world.client("w_a2").get(f"/api/cases/{case_id}").status_code == 200
+    assert world.site.keys.current(case_id).version == version
+    assert world.site.cases.assignment(sub["id"])["ended_at"] is None
+
+    world.day[0] = date(2026, 5, 11)
+    sup.get("/api/cases")  # any request, by anyone
+    assert world.site.cases.assignment(sub["id"])["ended_at"] is not None
+    new_key = world.site.keys.current(case_id)
+    assert new_key.version == version + 1  # what is written now, the substitute cannot read
+    [ended] = world.site.audit.entries(action="assignment.ended", subject=case_id)
+    assert (ended.actor, ended.details["reason"]) == ("expiry", "expired")
+    assert world.client("w_a2").get(f"/api/cases/{case_id}").status_code == 403
+
+    # Once a day: later requests that day, and the next day, rotate nothing more.
+    sup.get("/api/cases")
+    world.day[0] = date(2026, 5, 12)
+    sup.get("/api/cases")
+    assert world.site.keys.current(case_id).version == version + 1
+    # The next write of the case uses the new key.
+    assign(world, case_id, "w_b", "pair_worker")
+    envelope = world.site.store.database(database_name(case_id)).get(case_id)
+    assert envelope["key_version"] == new_key.version
+    doc = world.site.records.read(case_id, case_id)
+    assert [a["role"] for a in doc["assignments"]] == ["own_worker", "pair_worker"]
+
+
+def test_two_processes_expiring_the_same_day_rotate_the_key_once(world):
+    _, case_id = world.new_family("a", "w_a")
+    sub = assign(world, case_id, "w_a2", "substitute", end_date="2026-05-10").json
+    version = world.site.keys.current(case_id).version
+    # One DailyExpiry per gunicorn worker process, all starting on the same morning.
+    workers = [DailyExpiry(world.site.cases, lambda: date(2026, 5, 11)) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ended = list(pool.map(lambda expiry: expiry(), workers))
+    assert sorted(len(e) for e in ended) == [0, 0, 0, 1]
+    assert world.site.keys.current(case_id).version == version + 1
+    entries = world.site.audit.entries(action="assignment.ended", subject=case_id)
+    assert [e.details["reason"] for e in entries] == ["expired"]
+    assert world.site.cases.assignment(sub["id"])["ended_at"] is not None
+
+
+def test_expiry_that_fails_is_logged_retried_and_never_fails_the_request(world, caplog):
+    _, case_id = world.new_family("a", "w_a")
+    sub = assign(world, case_id, "w_a2", "substitute", end_date="2026-05-10").json
+    expiry = world.app.extensions["sopu.expiry"]
+    real = expiry.cases
+
+    class Unavailable:
+        def expire_due(self, actor, today):
+            raise OSError("disk full")
+
+    expiry.cases = Unavailable()
+    world.day[0] = date(2026, 5, 11)
+    assert world.client("sup_a").get("/api/cases").status_code == 200
+    assert "ending expired assignments failed" in caplog.text
+    assert world.site.cases.assignment(sub["id"])["ended_at"] is None
+    expiry.cases = real
+    assert world.client("sup_a").get("/api/cases").status_code == 200
+    assert world.site.cases.assignment(sub["id"])["ended_at"] is not None
 
 
 # ---------------------------------------------------------------- access log

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .assignments import assignments
 from .demo import demo_command
 from .device import device_group
 from .keys import keys
@@ -28,6 +29,7 @@ def cli(config: str | None) -> None:
 
 cli.add_command(schema)
 cli.add_command(keys)
+cli.add_command(assignments)
 cli.add_command(merge)
 cli.add_command(serve_command)
 cli.add_command(seed_demo_command)
