@@ -254,27 +254,19 @@ class SQLiteDatabase(Database):
         return out
 
     def bulk_get(self, requests: list[dict], revs: bool = True) -> dict:
-        ids = [r.get("id") for r in requests if isinstance(r, dict)]
-        trees = self._trees([i for i in ids if isinstance(i, str)])
+        """One answer per request, in order. Trees and bodies are read with one query
+        per 500 documents, not one per document: a sync batch is hundreds of them."""
+        con, db = self._con(), self._id()
+        asked = [_asked(request) for request in requests]
+        trees = _load_trees(con, db, [doc_id for doc_id, _ in asked if isinstance(doc_id, str)])
+        chosen = [_choose(trees.get(doc_id), rev) for doc_id, rev in asked]
+        pairs = zip(asked, chosen, strict=True)
+        bodies = _load_bodies(con, db, [(i, rev) for (i, _), rev in pairs if isinstance(rev, str)])
         results = []
-        for request in requests:
-            doc_id = request.get("id") if isinstance(request, dict) else None
-            rev = request.get("rev") if isinstance(request, dict) else None
-            results.append({"id": doc_id, "docs": [self._bulk_get_one(trees, doc_id, rev, revs)]})
+        for (doc_id, asked_rev), rev in zip(asked, chosen, strict=True):
+            entry = _bulk_get_entry(doc_id, asked_rev, rev, trees.get(doc_id), bodies, revs)
+            results.append({"id": doc_id, "docs": [entry]})
         return {"results": results}
-
-    def _bulk_get_one(self, trees: dict, doc_id: Any, rev: Any, revs: bool) -> dict:
-        try:
-            tree = trees.get(doc_id)
-            if tree is None:
-                raise NotFound("missing")
-            if rev is None:
-                if tree.is_deleted():
-                    raise NotFound("deleted")
-                rev = tree.winner()
-            return {"ok": self._revision(doc_id, rev, tree if revs else None)}
-        except StoreError as exc:
-            return {"error": {"id": doc_id, "rev": rev, "error": exc.error, "reason": exc.reason}}
 
     def get(
         self,
@@ -418,6 +410,56 @@ def _load_trees(con: sqlite3.Connection, db: int, ids: list[str]) -> dict[str, R
         )
         trees.update((doc_id, RevTree.from_json(tree)) for doc_id, tree in rows)
     return trees
+
+
+def _load_bodies(
+    con: sqlite3.Connection, db: int, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """`{(id, rev): (deleted, body JSON)}` of the archived revisions among `pairs`."""
+    found = {}
+    for chunk in _chunks(list(dict.fromkeys(pairs))):
+        values = ",".join(["(?, ?)"] * len(chunk))
+        rows = con.execute(
+            f"WITH wanted (id, rev) AS (VALUES {values})"
+            " SELECT r.id, r.rev, r.deleted, r.body FROM wanted w"
+            " JOIN revs r ON r.db = ? AND r.id = w.id AND r.rev = w.rev",
+            [*(part for pair in chunk for part in pair), db],
+        )
+        found.update(((doc_id, rev), (deleted, body)) for doc_id, rev, deleted, body in rows)
+    return found
+
+
+def _asked(request: Any) -> tuple[Any, Any]:
+    """(id, rev) of one `_bulk_get` request; (None, None) if it is not an object."""
+    if not isinstance(request, dict):
+        return None, None
+    return request.get("id"), request.get("rev")
+
+
+def _choose(tree: RevTree | None, rev: Any) -> Any:
+    """The revision to read for a request (the winner if it names none), or the
+    StoreError that answers it."""
+    if tree is None:
+        return NotFound("missing")
+    if rev is None:
+        return NotFound("deleted") if tree.is_deleted() else tree.winner()
+    return rev if isinstance(rev, str) else NotFound("missing")
+
+
+def _bulk_get_entry(
+    doc_id: Any, asked_rev: Any, rev: Any, tree: RevTree | None, bodies: dict, revs: bool
+) -> dict:
+    if isinstance(rev, str):
+        found = bodies.get((doc_id, rev))
+        if found is not None and tree is not None and not (revs and rev not in tree):
+            doc = _doc(doc_id, rev, bool(found[0]), found[1])
+            if revs:
+                doc["_revisions"] = tree.path(rev)
+            return {"ok": doc}
+        error: StoreError = NotFound("missing")
+    else:
+        error, rev = rev, asked_rev
+    return {"error": {"id": doc_id, "rev": rev, "error": error.error, "reason": error.reason}}
 
 
 def _change(row: tuple, style: str, include_docs: bool) -> dict:
