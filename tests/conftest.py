@@ -1,4 +1,5 @@
-"""Shared fixtures: a pouchdb-server for the session, and every store backend.
+"""Shared fixtures: a pouchdb-server for the session, every store backend, and an
+organisation on a site (`org`) served over HTTP (`server`).
 
 `store` is parametrised over the backends ("sqlite", "pouchdb", and "couchdb" when
 SOPU_TEST_COUCHDB_URL names a CouchDB to test against), so a test that takes `store`
@@ -114,3 +115,24 @@ def new_db_name(store):
 def db(store, new_db_name):
     """A fresh, empty database in `store`."""
     return store.create_database(new_db_name())
+
+
+@pytest.fixture
+def org(tmp_path):
+    """An empty organisation (`tests.support.org.Org`) on a fresh SQLite site. A test
+    module that needs people or cases in it overrides `org`, taking this one."""
+    from tests.support.org import make_org
+    from tests.support.site import open_test_site
+
+    site = open_test_site(tmp_path)
+    yield make_org(tmp_path, site)
+    site.close()
+
+
+@pytest.fixture
+def server(org):
+    """Base URL of `org`'s app served on 127.0.0.1 for the test."""
+    from tests.support.live_server import serving
+
+    with serving(org.app) as url:
+        yield url

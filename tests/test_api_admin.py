@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.org import PASSWORD, make_org
-from tests.support.site import open_test_site
+from tests.support.org import PASSWORD
 
 
 @pytest.fixture
-def org(tmp_path):
-    site = open_test_site(tmp_path)
-    org = make_org(tmp_path, site)
+def org(org):
     org.worker("aino")
     org.worker("sanna", "supervisor")
     org.worker("admin", "admin")
-    yield org
-    site.close()
+    return org
 
 
 def client(org, who):

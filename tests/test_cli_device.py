@@ -7,29 +7,11 @@ import random
 import subprocess
 import sys
 
-import pytest
-
 from server.demo_data import note_doc
 from sync.device import Device
-from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
-from tests.support.site import open_test_site
+from tests.support.org import PASSWORD
 
 PIN = "4321"
-
-
-@pytest.fixture
-def org(tmp_path):
-    site = open_test_site(tmp_path)
-    org = make_org(tmp_path, site)
-    yield org
-    site.close()
-
-
-@pytest.fixture
-def server(org):
-    with serving(org.app) as url:
-        yield url
 
 
 def sopu_device(home, *args, pin: str | None = PIN, stdin: str | None = None):

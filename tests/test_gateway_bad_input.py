@@ -7,18 +7,14 @@ import pytest
 from server.app import create_app
 from server.config import Config
 from sync.crypto import DeviceKeys
-from tests.support.org import PASSWORD, make_org
-from tests.support.site import open_test_site
+from tests.support.org import PASSWORD
 
 
 @pytest.fixture
-def org(tmp_path):
-    site = open_test_site(tmp_path)
-    org = make_org(tmp_path, site)
+def org(org):
     org.worker("aino")
     org.case("own", "aino")
-    yield org
-    site.close()
+    return org
 
 
 def enrol(app):

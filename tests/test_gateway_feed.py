@@ -13,17 +13,13 @@ import requests
 from server.demo_data import note_doc, visit_doc
 from sync.crypto import DeviceKeys
 from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
-from tests.support.site import open_test_site
+from tests.support.org import PASSWORD
 
 
 @pytest.fixture
-def org(tmp_path):
-    site = open_test_site(tmp_path)
-    org = make_org(tmp_path, site)
+def org(org):
     org.worker("aino")
-    yield org
-    site.close()
+    return org
 
 
 def tokens_for(org):

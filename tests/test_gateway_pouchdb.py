@@ -27,9 +27,7 @@ from server.demo_data import new_id, note_doc
 from sync.crypto import CaseKey, open_envelope, seal
 from sync.device import Device
 from sync.store import NotFound
-from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
-from tests.support.site import open_test_site
+from tests.support.org import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "tests" / "pouchdb" / "client.mjs"
@@ -129,20 +127,6 @@ class Keys:
         """The key to seal new documents of a case with."""
         version = self.rings[case_id]["current_version"]
         return {"case_id": case_id, "version": version, "hex": self.hex[case_id][str(version)]}
-
-
-@pytest.fixture
-def org(tmp_path):
-    site = open_test_site(tmp_path)
-    org = make_org(tmp_path, site)
-    yield org
-    site.close()
-
-
-@pytest.fixture
-def server(org):
-    with serving(org.app) as url:
-        yield url
 
 
 def phone(tmp_path: Path, server: str, worker: str) -> Phone:

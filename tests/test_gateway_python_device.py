@@ -9,25 +9,9 @@ import pytest
 from server.demo_data import note_doc
 from sync.device import Device, DeviceWiped
 from sync.store import NotFound
-from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
-from tests.support.site import open_test_site
+from tests.support.org import PASSWORD
 
 FAST = 2**10  # scrypt cost for test devices
-
-
-@pytest.fixture
-def org(tmp_path):
-    site = open_test_site(tmp_path)
-    org = make_org(tmp_path, site)
-    yield org
-    site.close()
-
-
-@pytest.fixture
-def server(org):
-    with serving(org.app) as url:
-        yield url
 
 
 def device(tmp_path, name: str, server: str, worker: str, kem: str = "x25519") -> Device:
