@@ -9,18 +9,15 @@ from sync.crypto import DeviceKeys, seal
 from tests.support.org import PASSWORD, make_org
 from tests.support.site import open_test_site
 
+PEOPLE = (("aino", "worker"), ("bertil", "worker"), ("sanna", "supervisor"), ("admin", "admin"))
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("authz")
     site = open_test_site(tmp)
     org = make_org(tmp, site)
-    for name, role in (
-        ("aino", "worker"),
-        ("bertil", "worker"),
-        ("sanna", "supervisor"),
-        ("admin", "admin"),
-    ):
+    for name, role in PEOPLE:
         org.worker(name, role)
     org.case("own", "aino")
     org.case("other", "bertil")
@@ -130,12 +127,7 @@ def test_bad_tokens_are_refused(world, token):
 def test_who_may_revoke_aino_s_device(tmp_path, who, allowed):
     site = open_test_site(tmp_path)
     org = make_org(tmp_path, site)
-    for name, role in (
-        ("aino", "worker"),
-        ("bertil", "worker"),
-        ("sanna", "supervisor"),
-        ("admin", "admin"),
-    ):
+    for name, role in PEOPLE:
         org.worker(name, role)
     owner = session_for(org, "aino")
     tokens = owner.post(

@@ -64,6 +64,16 @@ def rewrite_the_same_sentence(org, note_id, a, b):
     converge(a, b)
 
 
+def finalise(device, note_id, author):
+    """The author marks the note final on this device (offline)."""
+    edit(
+        device,
+        note_id,
+        author,
+        lambda d: d.update(state="final", finalised_by=author, finalised_at="2026-11-22T10:00:00Z"),
+    )
+
+
 def converge(*devices):
     for _ in range(2):
         for device in devices:
@@ -111,14 +121,7 @@ def test_same_sentence_edited_on_both_sides_keeps_both_marked_for_reconciliation
 
 def test_finalised_on_one_device_while_the_other_edits_becomes_an_amendment(pair):
     org, case, note_id, (a, b) = pair
-    edit(
-        a,
-        note_id,
-        org.workers["aino"],
-        lambda d: d.update(
-            state="final", finalised_by=org.workers["aino"], finalised_at="2026-11-22T10:00:00Z"
-        ),
-    )
+    finalise(a, note_id, org.workers["aino"])
     edit(
         b,
         note_id,
@@ -136,14 +139,7 @@ def test_finalised_on_one_device_while_the_other_edits_becomes_an_amendment(pair
 
 def test_edit_of_an_already_final_note_becomes_an_amendment(pair):
     org, case, note_id, (a, b) = pair
-    edit(
-        a,
-        note_id,
-        org.workers["aino"],
-        lambda d: d.update(
-            state="final", finalised_by=org.workers["aino"], finalised_at="2026-11-22T10:00:00Z"
-        ),
-    )
+    finalise(a, note_id, org.workers["aino"])
     converge(a, b)
     edit(
         b,
