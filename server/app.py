@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, jsonify
@@ -30,6 +30,7 @@ from .web import (
     api_session,
     sync,
 )
+from .web.context import today
 from .web.openapi import build_spec
 
 BLUEPRINTS = [
@@ -73,7 +74,7 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
 def _expire_assignments_daily(app: Flask, site: Site) -> None:
     """Before the first request of each day, end the assignments past their end date
     (`server.expiry`). Tests move the day with the `SOPU_TODAY` callable."""
-    expiry = DailyExpiry(site.cases, lambda: (app.config.get("SOPU_TODAY") or date.today)())
+    expiry = DailyExpiry(site.cases, today)
     app.extensions["sopu.expiry"] = expiry
 
     @app.before_request

@@ -10,9 +10,7 @@ module translates HTTP to them. See docs/adr/008-families-and-cases-api.md.
 
 from __future__ import annotations
 
-from datetime import date
-
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields
 
 from mobile_schema import fields as f
@@ -29,7 +27,7 @@ from mobile_schema.json_schema import document_schema
 
 from ..cases import in_force, may_manage_team
 from ..errors import Forbidden, InvalidInput
-from .context import person, person_required, site
+from .context import person, person_required, site, today
 from .io import load
 from .openapi import documented
 
@@ -37,12 +35,6 @@ bp = Blueprint("directory", __name__, url_prefix="/api")
 
 MANAGERS = ("supervisor", "admin")
 END_REASONS = ("reassigned", "absence_ended", "left_team", "workload", "other")
-
-
-def today() -> date:
-    """Today's date; tests set `SOPU_TODAY` (a callable) to move the clock."""
-    clock = current_app.config.get("SOPU_TODAY")
-    return clock() if clock else date.today()
 
 
 # ---------------------------------------------------------------- request bodies

@@ -8,6 +8,7 @@ or `device_required`; the check and its error codes live only here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 
 from flask import current_app, g, request, session
@@ -18,6 +19,12 @@ from ..site import Site
 
 def site() -> Site:
     return current_app.extensions["sopu.site"]
+
+
+def today() -> date:
+    """Today's date; tests set `SOPU_TODAY` (a callable) to move the clock."""
+    clock = current_app.config.get("SOPU_TODAY")
+    return clock() if clock else date.today()
 
 
 def person() -> dict:
