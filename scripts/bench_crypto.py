@@ -21,10 +21,10 @@ from pathlib import Path
 
 from server.app import create_app
 from server.config import Config
-from server.demo_data import note_doc
 from server.gateway import push as push_module
 from server.keys.kek import KekRing, new_kek_line
 from server.site import Site
+from server.tools.demo_data import note_doc
 from sync.crypto import CaseKey, DeviceKeys, open_envelope, seal
 from sync.crypto import envelope as envelope_module
 from sync.revisions import next_rev

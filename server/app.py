@@ -16,8 +16,8 @@ from pathlib import Path
 from flask import Flask, jsonify
 
 from . import http_errors
+from .casework.expiry import DailyExpiry
 from .config import Config, load_config
-from .expiry import DailyExpiry
 from .gateway.gateway import Gateway
 from .keys.kek import KekError, load_keks, write_new_key_file
 from .site import Site
@@ -73,7 +73,7 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
 
 def _expire_assignments_daily(app: Flask, site: Site) -> None:
     """Before the first request of each day, end the assignments past their end date
-    (`server.expiry`). Tests move the day with the `SOPU_TODAY` callable."""
+    (`server.casework.expiry`). Tests move the day with the `SOPU_TODAY` callable."""
     expiry = DailyExpiry(site.cases, today)
     app.extensions["sopu.expiry"] = expiry
 

@@ -14,18 +14,18 @@ from sync.store import Store, open_store
 from .access_log import AccessLog
 from .accounts import Accounts
 from .audit import AuditLog
-from .cases import Cases, Casework
+from .casework.cases import Cases, Casework
+from .casework.families import Families
+from .casework.quarantine import Quarantine
+from .casework.reconciliation import Reconciliation
+from .casework.records import Records
 from .config import Config
 from .devices import Devices
 from .directory import Directory
-from .families import Families
 from .gateway.heads import Heads
 from .keys.kek import KekRing
 from .keys.keyrings import Keyrings
 from .keys.service import KeyService
-from .quarantine import Quarantine
-from .reconciliation import Reconciliation
-from .records import Records
 
 
 @dataclass

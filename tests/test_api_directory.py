@@ -14,8 +14,8 @@ import pytest
 
 from mobile_schema.examples import example
 from server.app import create_app
+from server.casework.expiry import DailyExpiry
 from server.config import Config
-from server.expiry import DailyExpiry
 from sync.cases import database_name
 from tests.support.site import open_test_site
 

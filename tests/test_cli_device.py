@@ -7,7 +7,7 @@ import random
 import subprocess
 import sys
 
-from server.demo_data import note_doc
+from server.tools.demo_data import note_doc
 from sync.device import Device
 from tests.support.org import PASSWORD
 

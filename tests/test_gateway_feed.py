@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from server.demo_data import note_doc, visit_doc
+from server.tools.demo_data import note_doc, visit_doc
 from sync.crypto import DeviceKeys
 from tests.support.live_server import serving
 from tests.support.org import PASSWORD

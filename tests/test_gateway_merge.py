@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from server.demo_data import note_doc
+from server.tools.demo_data import note_doc
 from sync.device import Device
 from tests.support.live_server import serving
 from tests.support.org import PASSWORD, make_org

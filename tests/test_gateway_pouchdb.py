@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from mobile_schema import examples, validate_document
-from server.demo_data import new_id, note_doc
+from server.tools.demo_data import new_id, note_doc
 from sync.crypto import CaseKey, open_envelope, seal
 from sync.device import Device
 from sync.store import NotFound

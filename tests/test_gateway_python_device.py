@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from server.demo_data import note_doc
+from server.tools.demo_data import note_doc
 from sync.device import Device, DeviceWiped
 from sync.store import NotFound
 from tests.support.org import PASSWORD

@@ -7,9 +7,9 @@ import random
 import subprocess
 import sys
 
-from server.demo_data import note_doc
 from server.keys.kek import load_keks
 from server.site import Site
+from server.tools.demo_data import note_doc
 from sync.cases import database_name
 from sync.crypto import seal
 from sync.revisions import next_rev, parse_rev

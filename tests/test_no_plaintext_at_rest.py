@@ -13,8 +13,8 @@ import random
 import requests
 
 from mobile_schema import validate_document
-from server.demo_data import case_doc, family_doc, note_doc
 from server.site import Site
+from server.tools.demo_data import case_doc, family_doc, note_doc
 from sync.cases import database_name
 from tests.support.site import new_keks
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 
-from ..expiry import ACTOR
+from ..casework.expiry import ACTOR
 from .common import open_site
 
 

@@ -26,10 +26,10 @@ from sync.merge.text import sentences
 
 from ..app import create_app, open_site
 from ..config import Config
-from ..demo import DEMO_PASSWORD, seed_demo
-from ..demo_data import family_doc
-from ..simulate import case_documents, change, finalise, new_note, new_visit, serving, stamp
 from ..site import Site
+from ..tools.demo import DEMO_PASSWORD, seed_demo
+from ..tools.demo_data import family_doc
+from ..tools.simulate import case_documents, change, finalise, new_note, new_visit, serving, stamp
 from .device import CaseView, entry_text, note_text
 
 DEMO_PIN = "1357"

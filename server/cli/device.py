@@ -31,7 +31,7 @@ from sync.remote import RemoteError
 from sync.replicator import ReplicationResult
 from sync.store import NotFound, StoreError, Unavailable
 
-from ..simulate import (
+from ..tools.simulate import (
     FieldWorkError,
     case_documents,
     change,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..merging import sweep
+from ..casework.merging import sweep
 from .common import open_site
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..app import create_app, open_site
-from ..demo import seed_demo
+from ..tools.demo import seed_demo
 from .common import config_of
 
 

@@ -12,7 +12,7 @@ import json
 
 import click
 
-from ..simulate import Report, simulate
+from ..tools.simulate import Report, simulate
 
 
 @click.command("simulate")

@@ -16,8 +16,8 @@ from sync.cases import database_name
 from sync.crypto import CryptoError, open_envelope
 from sync.store import NotFound, StoreError
 
+from ..casework.merging import Resolver
 from ..directory.db import utcnow
-from ..merging import Resolver
 from ..site import Site
 from . import tombstones
 from .feed import Cursors, State, plan, token

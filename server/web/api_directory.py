@@ -25,7 +25,7 @@ from mobile_schema.case import (
 from mobile_schema.family import MemberSchema
 from mobile_schema.json_schema import document_schema
 
-from ..cases import in_force, may_manage_team
+from ..casework.cases import in_force, may_manage_team
 from ..errors import Forbidden, InvalidInput
 from .context import person, person_required, site, today
 from .io import load

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from server.app import create_app
 from server.config import Config
-from server.demo_data import case_doc, family_doc, note_doc
 from server.site import Site
+from server.tools.demo_data import case_doc, family_doc, note_doc
 
 PASSWORD = "correct horse battery staple"
 

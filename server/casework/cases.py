@@ -21,17 +21,17 @@ from sync.cases import database_name
 from sync.store import Store
 from sync.store.errors import NotFound
 
-from .access_log import AccessLog
-from .audit import AuditLog
-from .directory.db import Directory, utcnow
-from .errors import (
+from ..access_log import AccessLog
+from ..audit import AuditLog
+from ..directory.db import Directory, utcnow
+from ..errors import (
     CaseClosed,
     ConflictError,
     InvalidInput,
     InvalidTransition,
     NotFoundError,
 )
-from .keys.service import KeyService
+from ..keys.service import KeyService
 from .records import Records
 
 ROLES = ("own_worker", "pair_worker", "substitute")

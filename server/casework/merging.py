@@ -27,7 +27,7 @@ from sync.crypto import open_envelope, seal
 from sync.merge import SideMeta, merge, merge_all, merged_revisions
 from sync.revisions import RevTree, parse_rev
 
-from .site import Site
+from ..site import Site
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from .directory.db import Directory, utcnow
+from ..directory.db import Directory, utcnow
 
 
 class Quarantine:

@@ -12,8 +12,8 @@ from sync.cases import database_name
 from sync.crypto import open_envelope, seal
 from sync.store import Store
 
-from .gateway.heads import Heads
-from .keys.service import KeyService
+from ..gateway.heads import Heads
+from ..keys.service import KeyService
 
 
 class Records:

@@ -16,11 +16,11 @@ from datetime import date, datetime
 from mobile_schema import validate_document
 from sync.store.errors import NotFound
 
-from .access_log import AccessLog
-from .audit import AuditLog
+from ..access_log import AccessLog
+from ..audit import AuditLog
+from ..directory.db import Directory, utcnow
+from ..errors import ConflictError, NotFoundError
 from .cases import Cases, Casework, new_id, stamped
-from .directory.db import Directory, utcnow
-from .errors import ConflictError, NotFoundError
 from .records import Records
 
 

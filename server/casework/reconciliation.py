@@ -9,7 +9,7 @@ document and removes the entries, the mark clears.
 
 from __future__ import annotations
 
-from .directory.db import Directory, utcnow
+from ..directory.db import Directory, utcnow
 
 
 class Reconciliation:

@@ -43,11 +43,11 @@ from sync.merge.text import sentences
 from sync.remote import RemoteDatabase
 from sync.store import Unavailable
 
-from .app import create_app
-from .config import Config
+from ..app import create_app
+from ..config import Config
+from ..keys.kek import KekRing, new_kek_line
+from ..site import Site
 from .demo_data import GIVEN, PHRASES, family_doc, new_id
-from .keys.kek import KekRing, new_kek_line
-from .site import Site
 
 ACTOR = "simulate"
 PASSWORD = "simulated field day"

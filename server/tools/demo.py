@@ -10,8 +10,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from ..site import Site
 from .demo_data import family_doc, note_doc, visit_doc
-from .site import Site
 
 DEMO_PASSWORD = "sopu-demo-2026"
 ACTOR = "seed-demo"
