@@ -82,24 +82,54 @@ class StrictSchema(Schema):
             raise ValidationError(problems)
 
 
-RECONCILIATION_KINDS = ("text", "value", "removed_edited")
+RECONCILIATION_KINDS = (
+    "text",
+    "value",
+    "removed_edited",
+    "deleted_edited",
+    "finalised_twice",
+    "field",
+    "compacted",
+)
+WHOLE_DOCUMENT_KINDS = ("deleted_edited", "finalised_twice", "compacted")
 RECONCILED_VALUE_LIMIT = 200_000
+RECONCILIATION_LIMIT = 200  # items in a document's `reconciliation` list
+COMPACTED_LIMIT = 10_000  # items one `compacted` item can hold
 
 
-class ReconciliationSchema(StrictSchema):
+class AcknowledgementSchema(StrictSchema):
+    """A worker saw an item and acknowledged it, without editing the document (the way
+    to clear an item on a final note, whose content never changes)."""
+
+    merge_rules = {"id": IMMUTABLE, "by": IMMUTABLE, "at": IMMUTABLE}
+
+    id = f.doc_id()
+    by = f.doc_id()
+    at = f.timestamp(required=True)
+
+
+class ReconciledItemSchema(StrictSchema):
     """Both versions of something two workers changed differently, kept for reconciling.
 
     Written by the server's merge, never hidden: `path` names the field (list items by
-    their `id`, e.g. `/goals/<id>/title`); `ours` and `theirs` are the JSON text of each
-    side's value there (`null` when that side removed or emptied it), `ours` being the
-    earlier revision and `theirs` the later one; `kind` is `text` (overlapping edits of
-    free text: the field holds both passages, ours first), `value` (a value changed
-    differently: the field holds theirs) or `removed_edited` (one side removed what the
-    other edited: the edited version is kept). A worker reconciles by fixing the field
-    and removing the entry.
+    their `id`, e.g. `/goals/<id>/title`; empty for the whole document); `ours` and
+    `theirs` are the JSON text of each side's value there (`null` when that side removed
+    or emptied it), `ours` being the earlier revision and `theirs` the later one. `kind`:
+    `text` (overlapping edits of free text: the field holds both passages, ours first),
+    `value` (a value changed differently: the field holds theirs), `removed_edited` (one
+    side removed what the other edited: the edited version is kept), `field` (several
+    collisions in one field, kept as one item: both sides' whole field; the field holds
+    the merge), `deleted_edited` (one side deleted the document while the other edited
+    it: the document is kept; the deleting side's value is `null`, the other's the
+    document's id), `finalised_twice` (both finalised a note differently: the first
+    finalisation is the note, the other is kept as a final amendment; the values are
+    the ids of the note and of the amendment) or `compacted` (older items moved into
+    this one, in `compacted`, so the document stays within its limits). An item is open
+    until a worker acknowledges it (`acknowledged`) or removes it by editing the
+    document.
     """
 
-    merge_rules = {  # an entry never changes: it is added, and removed once reconciled
+    merge_rules = {  # an item never changes: it is added, acknowledged, and removed
         "id": IMMUTABLE,
         "path": IMMUTABLE,
         "kind": IMMUTABLE,
@@ -109,12 +139,16 @@ class ReconciliationSchema(StrictSchema):
         "theirs": IMMUTABLE,
         "theirs_by": IMMUTABLE,
         "theirs_at": IMMUTABLE,
+        "acknowledged": ITEMS,
     }
 
     id = f.doc_id()
     path = f.String(
         required=True,
-        validate=f.Pattern(r"^(/[a-z0-9_]+)+$", "Expected a path such as /goals/<id>/title."),
+        validate=f.Pattern(
+            r"^(/[a-z0-9_]+)*$",
+            "Expected a path such as /goals/<id>/title (empty: the whole document).",
+        ),
     )
     kind = f.choice(RECONCILIATION_KINDS)
     ours = f.text(RECONCILED_VALUE_LIMIT, required=True)
@@ -123,6 +157,26 @@ class ReconciliationSchema(StrictSchema):
     theirs = f.text(RECONCILED_VALUE_LIMIT, required=True)
     theirs_by = f.doc_id()
     theirs_at = f.timestamp(required=True)
+    acknowledged = f.items(AcknowledgementSchema, limit=20)
+
+
+class ReconciliationSchema(ReconciledItemSchema):
+    """One item of a document's `reconciliation` list (see ReconciledItemSchema); a
+    `compacted` item holds the older items it replaced, verbatim."""
+
+    merge_rules = {"compacted": IMMUTABLE}
+
+    compacted = f.items(ReconciledItemSchema, limit=COMPACTED_LIMIT)
+
+
+def is_open(item: dict) -> bool:
+    """An item is open until someone acknowledges it."""
+    return not item.get("acknowledged")
+
+
+def open_items(doc: dict) -> list[dict]:
+    """The reconciliation items of `doc` nobody has acknowledged yet."""
+    return [i for i in doc.get("reconciliation") or [] if isinstance(i, dict) and is_open(i)]
 
 
 class DocumentSchema(StrictSchema):
@@ -160,7 +214,7 @@ class DocumentSchema(StrictSchema):
     created_by = f.doc_id(required=False)
     updated_at = f.timestamp(required=True)
     updated_by = f.doc_id()
-    reconciliation = f.items(ReconciliationSchema)
+    reconciliation = f.items(ReconciliationSchema, limit=RECONCILIATION_LIMIT)
 
     def __init_subclass__(cls, **kwargs):
         """Pin `type` to the subclass's `doc_type`, so a note can never pass as a visit."""

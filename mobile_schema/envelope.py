@@ -3,6 +3,11 @@
 Routing metadata is in the clear (random ids, the document type, versions); everything
 about the family is inside `ciphertext`. `docs/PROTOCOL.md` specifies the bytes.
 A deletion (tombstone) is just `_id`, `_rev` and `_deleted: true`, as PouchDB writes it.
+
+Two fields only the server writes, when it merges concurrent revisions: a merged
+revision lists the leaves it merged (`merged_from`), and the deletions it puts on the
+other leaves name the merged revision (`merged_into`). Apps keep them as they arrive
+and never set them (docs/adr/011-merge-history.md).
 """
 
 from . import fields as f
@@ -13,6 +18,12 @@ BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 NONCE_BASE64 = r"^[A-Za-z0-9+/]{16}$"
 MAX_CIPHERTEXT = 2_800_000  # base64 of ~2 MiB; stores enforce their own byte limit too
 ENVELOPE_FIELDS = ("doc_type", "schema_version", "case_id", "key_version", "nonce", "ciphertext")
+REV_PATTERN = r"^[1-9][0-9]*-[0-9a-f]+$"
+MAX_MERGED_LEAVES = 1000
+
+
+def _rev(**kwargs) -> f.String:
+    return f.String(validate=f.Pattern(REV_PATTERN, "Expected a revision id N-hex."), **kwargs)
 
 
 class RevisionsSchema(StrictSchema):
@@ -30,12 +41,7 @@ class EnvelopeSchema(StrictSchema):
     required_when = (RequiredWhen("_deleted", True, ENVELOPE_FIELDS, unless=True),)
 
     id_ = f.doc_id(data_key="_id")
-    rev = f.String(
-        data_key="_rev",
-        required=False,
-        allow_none=True,
-        validate=f.Pattern(r"^[1-9][0-9]*-[0-9a-f]+$", "Expected a revision id N-hex."),
-    )
+    rev = _rev(data_key="_rev", required=False, allow_none=True)
     deleted = f.flag(data_key="_deleted")
     revisions = f.Nested(RevisionsSchema, data_key="_revisions", required=False, allow_none=True)
     doc_type = f.choice(sorted(DOC_TYPES), required=False)
@@ -55,3 +61,10 @@ class EnvelopeSchema(StrictSchema):
             f.Size(min=24, max=MAX_CIPHERTEXT),
         ],
     )
+    merged_from = f.List(
+        _rev(required=True),
+        required=False,
+        allow_none=True,
+        validate=f.non_empty(MAX_MERGED_LEAVES),
+    )
+    merged_into = _rev(required=False, allow_none=True)

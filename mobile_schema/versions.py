@@ -10,6 +10,10 @@ Changelog
 - 2: note `client_agreed`/`client_comment` became `client_review {status, comment}`;
      visit kind `network` became `network_meeting`; a family member's single
      `language` became the list `languages`.
+- 3: reconciliation items can be acknowledged (`acknowledged`), name the whole
+     document (empty `path`), and have the kinds `deleted_edited`, `finalised_twice`,
+     `field` and `compacted` (which holds older items in `compacted`). Additions only:
+     a version-2 document is a valid version-3 document.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 OLDEST_SUPPORTED = 1
 
 Upgrade = Callable[[dict], dict]
