@@ -765,8 +765,13 @@ def test_the_merged_revision_is_the_child_of_the_winning_leaf_on_every_node():
     bertta = by_b(base, client_view="B.")
     result = merge(base, aino, bertta, SideMeta(rev=rev_a), SideMeta(rev=rev_b))
     assert result.revisions.parent == rev_b  # CouchDB's winner: same length, greater hash
-    assert result.revisions.rev == next_rev(rev_b, False, result.doc)
-    assert result.revisions.deletions == ((rev_a, next_rev(rev_a, True, {})),)
+    assert result.revisions.merged_from == (rev_a, rev_b)
+    body = {k: v for k, v in result.doc.items() if k != "_id"}
+    content = {"merged_from": [rev_a, rev_b], "body": body}
+    assert result.revisions.rev == next_rev(rev_b, False, content)
+    # The loser's deletion says which merge took it in; a device's deletion never does.
+    marker = {"merged_into": result.revisions.rev}
+    assert result.revisions.deletions == ((rev_a, next_rev(rev_a, True, marker)),)
     swapped = merge(base, bertta, aino, SideMeta(rev=rev_b), SideMeta(rev=rev_a))
     assert swapped.revisions == result.revisions
     keyed = merged_revisions([rev_a, rev_b], result.doc, key=b"k" * 32)

@@ -13,6 +13,7 @@ from typing import Any
 from mobile_schema.base import REVISION, STAMP, MergeField, merge_fields
 
 from ..revisions import canonical_json
+from .limits import fit, fits_in_item
 from .sides import MergeError, Side, derived_id
 from .text import merge_text
 
@@ -29,15 +30,25 @@ class DocumentMerge:
         self.stamps: dict = theirs.doc
 
     def document(self, schema_cls: type, base: dict | None) -> dict:
-        """The merged body, with new reconciliation entries appended to the old ones."""
+        """The merged body, with new reconciliation entries appended to the old ones
+        (within the document's limit on them, see `limits.fit`)."""
         self.stamps = stamp_source(schema_cls, base, self.ours.doc, self.theirs.doc)
         out = self.object(schema_cls, base, self.ours.doc, self.theirs.doc, "")
-        if self.collisions:
-            entries = list(out.get(RECONCILIATION) or [])
-            known = {entry.get("id") for entry in entries}
-            entries.extend(e for e in self.collisions if e["id"] not in known)
-            out[RECONCILIATION] = entries
+        entries = list(out.get(RECONCILIATION) or [])
+        limit = merge_fields(schema_cls)[RECONCILIATION].max_length or len(entries) + 1
+        if self.collisions or len(entries) > limit:
+            fitted = fit(entries, self.collisions, limit, self._whole_field)
+            before = {e.get("id") for e in entries}
+            self.collisions = [e for e in fitted if e["id"] not in before]
+            out[RECONCILIATION] = fitted
         return out
+
+    def _whole_field(self, name: str, entries: list[dict]) -> dict | None:
+        """Several collisions in one field as one item with both sides' whole field."""
+        ours, theirs = self.ours.doc.get(name), self.theirs.doc.get(name)
+        if not (fits_in_item(ours) and fits_in_item(theirs)):
+            return None
+        return self.entry(f"/{name}", "field", ours, theirs)
 
     def object(self, schema_cls: type, base: Any, ours: dict, theirs: dict, path: str) -> dict:
         """Merge two versions of one object field by field, in schema order."""
@@ -110,16 +121,23 @@ class DocumentMerge:
 
     def _items(self, fld: MergeField, b: Any, o: Any, t: Any, path: str) -> list:
         """By item id: additions of both kept, removals applied unless the other side
-        edited the item (then it stays, marked), both edits merged field by field."""
+        edited the item (then it stays, marked), both edits merged field by field.
+
+        The document's own reconciliation items are special: removing one is how a
+        worker resolves it, so a removal wins over the other side's acknowledgement,
+        and their number is kept within bounds by `limits.fit`, not here.
+        """
+        own_items = path == f"/{RECONCILIATION}"
         base, ours, theirs = _by_id(b, path), _by_id(o, path), _by_id(t, path)
         kept: dict[str, dict] = {}
         for item_id in _union(theirs, ours, base):
-            item = self._item(fld, item_id, base, ours, theirs, f"{path}/{item_id}")
+            item = self._item(fld, item_id, base, ours, theirs, f"{path}/{item_id}", own_items)
             if item is not None:
                 kept[item_id] = item
-        return [kept[i] for i in _order(list(theirs), list(ours), kept)]
+        merged = [kept[i] for i in _order(list(theirs), list(ours), kept)]
+        return merged if own_items else self._within(fld, merged, o, t, path)
 
-    def _item(self, fld, item_id, base, ours, theirs, path) -> dict | None:
+    def _item(self, fld, item_id, base, ours, theirs, path, quiet: bool) -> dict | None:
         """One item's fate; None when it is removed."""
         b, o, t = base.get(item_id), ours.get(item_id), theirs.get(item_id)
         if o is not None and t is not None:
@@ -129,7 +147,7 @@ class DocumentMerge:
             return None
         if b is None:  # added on one side
             return present
-        if same(present, b):  # removed on one side, untouched on the other
+        if quiet or same(present, b):  # removed on one side, untouched on the other
             return None
         self.record(path, "removed_edited", o, t)
         return present
@@ -142,23 +160,42 @@ class DocumentMerge:
             for v in _union(theirs, ours, {})
             if not (v in base and (v not in ours or v not in theirs))
         }
-        return _order(list(theirs), list(ours), kept)
+        return self._within(fld, _order(list(theirs), list(ours), kept), o, t, path)
+
+    def _within(self, fld: MergeField, merged: list, o: Any, t: Any, path: str) -> list:
+        """A merged list longer than its field allows: the later list stays, and one
+        item holds both whole lists (nothing either side wrote is out of sight)."""
+        if fld.max_length is None or len(merged) <= fld.max_length:
+            return merged
+        self.record(path, "value", o, t)
+        return list(t) if isinstance(t, list) else merged[: fld.max_length]
 
     # ------------------------------------------------------------- recording
 
     def record(self, path: str, kind: str, ours: Any, theirs: Any) -> None:
+        """Keep a collision as a reconciliation entry of this merge."""
+        self.collisions.append(self.entry(path, kind, ours, theirs))
+
+    def entry(self, path: str, kind: str, ours: Any, theirs: Any) -> dict:
         """A reconciliation entry: both values as JSON text, both authors and times."""
-        entry = {
-            "path": path,
-            "kind": kind,
-            "ours": _json(ours),
-            "ours_by": self.ours.by,
-            "ours_at": self.ours.at,
-            "theirs": _json(theirs),
-            "theirs_by": self.theirs.by,
-            "theirs_at": self.theirs.at,
-        }
-        self.collisions.append({"id": derived_id(None, "reconciliation", entry), **entry})
+        return reconciliation_entry(path, kind, (ours, self.ours), (theirs, self.theirs))
+
+
+def reconciliation_entry(path: str, kind: str, ours: tuple, theirs: tuple, *salt) -> dict:
+    """An entry from (value, side) pairs, its id derived from its content (and `salt`),
+    so every node that records the same collision gives it the same id."""
+    (ours_value, ours_side), (theirs_value, theirs_side) = ours, theirs
+    entry = {
+        "path": path,
+        "kind": kind,
+        "ours": _json(ours_value),
+        "ours_by": ours_side.by,
+        "ours_at": ours_side.at,
+        "theirs": _json(theirs_value),
+        "theirs_by": theirs_side.by,
+        "theirs_at": theirs_side.at,
+    }
+    return {"id": derived_id(None, "reconciliation", entry, *salt), **entry}
 
 
 def stamp_source(schema_cls: type, base: dict | None, ours: dict, theirs: dict) -> dict:

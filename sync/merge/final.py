@@ -1,26 +1,36 @@
 """A final note never changes: an edit that meets a finalisation becomes an amendment. Pure.
 
 The legal record (DESIGN.md, "Legal record keeping") requires that a finalised note
-stays exactly as it was finalised and that corrections are separate amendment notes
-that keep the original readable. Offline pair work breaks the usual order of events:
-one instructor finalises the note while the other, on another device, is still
-editing it. The merge then keeps the finalised version as the note and turns the other
-side's edit into an amendment (`kind: amendment`, `amends`: the note), authored by the
-person who made the edit, with an id every node derives alike, so the amendment is
-created once however many nodes perform the merge. An edit to a note that was already
-final in the base is treated the same way.
+stays exactly as it was finalised — its content and its author/time stamps — and that
+corrections are separate amendment notes that keep the original readable. Offline pair
+work breaks the usual order of events: one instructor finalises the note while the
+other, on another device, is still editing it, or finalises it too. The merge then
+keeps the first finalised version as the note and turns each other version into an
+amendment (`kind: amendment`, `amends`: the note) authored by the person who wrote it,
+with an id every node derives alike, so the amendment is created once however many
+nodes perform the merge:
+
+- an edit of a draft (or of the final note itself) becomes a *draft* amendment holding
+  what that edit changed;
+- a second finalisation with other content is kept as it was given, as a *final*
+  amendment, and a `finalised_twice` item on the note names both finalisers.
+
+The note's reconciliation items are not its content: acknowledgements of its items
+from any side are kept, and items are added (never removed) by merges.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mobile_schema.base import IMMUTABLE, REVISION, STAMP, merge_fields
+from mobile_schema.base import IMMUTABLE, RECONCILIATION_LIMIT, REVISION, STAMP, merge_fields
 
-from .document import RECONCILIATION, same, stamp_source
+from .document import RECONCILIATION, reconciliation_entry, same
+from .limits import fit
 from .sides import Side, derived_id, ordered
 
 REASON_FIELD = "amendment_reason"
+ACKNOWLEDGED = "acknowledged"
 _CONCURRENT = (
     "Muutos tehtiin toisella laitteella samaan aikaan, kun kirjaus viimeisteltiin, joten "
     "se tallennettiin korjauksena. (Concurrent offline edit of a note finalised on "
@@ -29,6 +39,11 @@ _CONCURRENT = (
 _AFTER_FINAL = (
     "Muutos tehtiin jo viimeisteltyyn kirjaukseen, joten se tallennettiin korjauksena. "
     "(Edit of a note that was already final, kept as an amendment.)"
+)
+_FINALISED_TWICE = (
+    "Kirjaus viimeisteltiin toisella laitteella samaan aikaan eri sisällöllä; tämä "
+    "versio säilytettiin sellaisenaan. (The note was finalised on another device at "
+    "the same time with other content; this version is kept as it was finalised.)"
 )
 
 
@@ -40,22 +55,61 @@ def is_frozen(schema_cls: type, doc: dict | None) -> bool:
 
 def merge_frozen(
     schema_cls: type, base: dict | None, ours: Side, theirs: Side, key: bytes | None
-) -> tuple[dict, list[dict]]:
-    """The merged note (the finalised version, untouched) and the amendments to create."""
+) -> tuple[dict, list[dict], list[dict]]:
+    """(the note as finalised, new reconciliation items on it, amendments to create)."""
     if is_frozen(schema_cls, base):
-        note, editors, reason = base, [ours, theirs], _AFTER_FINAL
+        note, note_side, reason = base, None, _AFTER_FINAL
     else:
-        finals = [s for s in (ours, theirs) if is_frozen(schema_cls, s.doc)]
-        first = _first_finalised(finals)
-        editors = [s for s in (ours, theirs) if s is not first]
-        note, reason = first.doc, _CONCURRENT
-    doc = _with_stamps(schema_cls, note, base, ours.doc, theirs.doc)
-    amendments = [_amendment(schema_cls, note, base or {}, s, reason, key) for s in editors]
-    return doc, [a for a in amendments if a is not None]
+        note_side = _first_finalised(schema_cls, ours, theirs)
+        note, reason = note_side.doc, _CONCURRENT
+    same_note = [s for s in (ours, theirs) if _frozen_part(s.doc) == _frozen_part(note)]
+    amendments, added = [], []
+    for editor in (s for s in (ours, theirs) if s not in same_note):
+        if note_side is not None and is_frozen(schema_cls, editor.doc):
+            amendment = _final_amendment(schema_cls, note, editor, key)
+            if amendment is not None:
+                added.append(_finalised_twice(note, note_side, editor, amendment))
+        else:
+            amendment = _amendment(schema_cls, note, base or {}, editor, reason, key)
+        if amendment is not None:
+            amendments.append(amendment)
+    doc = _frozen_part(note) | {"_id": note["_id"]}
+    limit = merge_fields(schema_cls)[RECONCILIATION].max_length or RECONCILIATION_LIMIT
+    items = fit(_note_items(note, same_note, (ours, theirs)), added, limit)
+    if items:
+        doc[RECONCILIATION] = items
+    return doc, added, amendments
 
 
-def _first_finalised(finals: list[Side]) -> Side:
+def _frozen_part(doc: dict) -> dict:
+    """What never changes on a final note: everything but its reconciliation items."""
+    return {k: v for k, v in doc.items() if k != RECONCILIATION and not k.startswith("_")}
+
+
+def _note_items(note: dict, same_note: list[Side], sides: tuple[Side, ...]) -> list[dict]:
+    """The note's items: those of every version of the same final note, with every
+    side's acknowledgements of them."""
+    items: dict[str, dict] = {}
+    for version in [note, *(s.doc for s in same_note)]:
+        for item in version.get(RECONCILIATION) or []:
+            items.setdefault(item["id"], dict(item))
+    for s in sides:
+        for item in s.doc.get(RECONCILIATION) or []:
+            if item.get("id") in items:
+                _add_acknowledgements(items[item["id"]], item.get(ACKNOWLEDGED) or [])
+    return list(items.values())
+
+
+def _add_acknowledgements(item: dict, acks: list[dict]) -> None:
+    known = {a.get("id") for a in item.get(ACKNOWLEDGED) or []}
+    fresh = [a for a in acks if a.get("id") not in known]
+    if fresh:
+        item[ACKNOWLEDGED] = [*(item.get(ACKNOWLEDGED) or []), *fresh]
+
+
+def _first_finalised(schema_cls: type, ours: Side, theirs: Side) -> Side:
     """Of two finalisations, the first one made is the legal record."""
+    finals = [s for s in (ours, theirs) if is_frozen(schema_cls, s.doc)]
     if len(finals) == 1:
         return finals[0]
     a, b = finals
@@ -71,20 +125,6 @@ def _lifecycle(schema_cls: type) -> set[str]:
     return {state} | {k for r in schema_cls.required_when if r.when == state for k in r.then}
 
 
-def _with_stamps(schema_cls: type, note: dict, base, ours: dict, theirs: dict) -> dict:
-    """The note's content exactly as finalised, with the merge's author/time stamps."""
-    fields = merge_fields(schema_cls)
-    stamps = stamp_source(schema_cls, base, ours, theirs)
-    out = {}
-    for key, fld in fields.items():
-        if fld.rule == REVISION:
-            continue
-        source = stamps if fld.rule == STAMP else note
-        if key in source:
-            out[key] = source[key]
-    return out
-
-
 def _amendable(schema_cls: type) -> list[str]:
     """Note fields an amendment can carry: the content, not identity, stamps or lifecycle."""
     skip = _lifecycle(schema_cls) | {RECONCILIATION, REASON_FIELD}
@@ -96,7 +136,7 @@ def _amendable(schema_cls: type) -> list[str]:
 
 
 def _amendment(schema_cls, note: dict, base: dict, editor: Side, reason: str, key) -> dict | None:
-    """The amendment carrying what `editor` changed that the final note does not say."""
+    """The draft amendment carrying what `editor` changed that the final note does not say."""
     e = editor.doc
     changed = [
         k
@@ -118,6 +158,27 @@ def _amendment(schema_cls, note: dict, base: dict, editor: Side, reason: str, ke
     if open_entries:  # collisions the editor's version still held stay open, here
         doc[RECONCILIATION] = open_entries
     return doc
+
+
+def _final_amendment(schema_cls, note: dict, editor: Side, key) -> dict | None:
+    """A second finalisation with other content, kept exactly as it was finalised."""
+    e = editor.doc
+    fields = _amendable(schema_cls)
+    if all(same(e.get(k), note.get(k)) for k in fields):
+        return None  # both finalised the same text: one record is enough
+    doc = _amendment_doc(note, editor, [k for k in fields if k in e], _FINALISED_TWICE, key)
+    doc["state"] = "final"
+    for k in _lifecycle(schema_cls) - {"state"}:
+        doc[k] = e.get(k)
+    return doc
+
+
+def _finalised_twice(note: dict, note_side: Side, editor: Side, amendment: dict) -> dict:
+    """The item on the note that names both finalisers and where each version is."""
+    first, second = sorted(
+        [(note["_id"], note_side), (amendment["_id"], editor)], key=lambda p: p[1].order_key()
+    )
+    return reconciliation_entry("", "finalised_twice", first, second)
 
 
 def _amendment_doc(note: dict, editor: Side, changed: list[str], reason: str, key) -> dict:
