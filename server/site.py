@@ -15,6 +15,7 @@ from .access_log import AccessLog
 from .accounts import Accounts
 from .audit import AuditLog
 from .casework.cases import Cases, Casework
+from .casework.deletions import Deletions
 from .casework.families import Families
 from .casework.quarantine import Quarantine
 from .casework.reconciliation import Reconciliation
@@ -45,6 +46,7 @@ class Site:
     access_log: AccessLog
     casework: Casework
     families: Families
+    deletions: Deletions
 
     @classmethod
     def open(
@@ -86,6 +88,7 @@ class Site:
             access_log=access_log,
             casework=casework,
             families=Families(directory, cases, casework, records, access_log, audit),
+            deletions=Deletions(directory),
         )
 
     def close(self) -> None:

@@ -2,13 +2,23 @@
 
 CouchDB (and PouchDB) keep concurrent revisions as a conflict and show one winner.
 Here, right after a push creates a conflict (and in `sopu merge sweep` for conflicts
-that reached a store another way), every live leaf of the document is decrypted,
-merged against their common ancestor from the revision archive (`sync.merge`), and
-the merged body is written as the child of the winning leaf while every other leaf
-gets its deletion revision. The revision ids are derived from the merged plaintext
-under a key derived from the case key, so two servers resolving the same conflict at
-once write the same revisions and converge. A final note edited concurrently keeps
-its content; the edit becomes an amendment note.
+that reached a store another way), every live leaf of the document is decrypted and
+merged (`sync.merge.merge_leaves`), each step against the newest state both sides
+already contain — read from the revision archive as the merge asks for it, since
+every merge revision names the leaves it merged (`merged_from` in its envelope). The
+merged body is written as the child of the winning leaf, and only then every other
+leaf gets its deletion revision (`{"merged_into": <merged rev>}`), so a refused
+write never leaves a leaf deleted without its merge.
+
+A deletion a device pushed while another device edited the document is a side too:
+the document stays, with a `deleted_edited` item naming who deleted it (recorded at
+push, `deletions`), and the deletion gets the same kind of deletion on top, which
+marks it as taken in.
+
+The revision ids are derived from the merged plaintext under a key derived from the
+case key, so two servers resolving the same conflict at once write the same revisions
+and converge. A final note edited concurrently keeps its content and stamps; the edit
+becomes an amendment.
 
 The same path handles an edit that reaches an already final note without a conflict
 (`restore_final`): the edit stays in the history, a revision restoring the final
@@ -19,15 +29,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 
 from mobile_schema import validate_document
 from sync.cases import database_name
-from sync.crypto import open_envelope, seal
-from sync.merge import SideMeta, merge, merge_all, merged_revisions
-from sync.revisions import RevTree, parse_rev
+from sync.crypto import CryptoError, open_envelope, seal
+from sync.merge import Deletion, Graph, SideMeta, merge, merge_leaves, merged_revisions
+from sync.merge.result import MergedRevisions, MergeResult
+from sync.revisions import parse_rev
 
 from ..site import Site
+
+log = logging.getLogger(__name__)
+MERGED_FROM, MERGED_INTO = "merged_from", "merged_into"
 
 
 @dataclass
@@ -43,6 +58,17 @@ def _path(rev: str, parent_path: dict) -> dict:
     return {"start": parent_path["start"] + 1, "ids": [parse_rev(rev)[1], *parent_path["ids"]]}
 
 
+def device_deletions(leaves: list[dict]) -> list[dict]:
+    """Deleted leaves a device wrote and no merge has taken in yet."""
+    return [leaf for leaf in leaves if leaf.get("_deleted") and MERGED_INTO not in leaf]
+
+
+def needs_merge(leaves: list[dict]) -> bool:
+    """Several live leaves, or a live leaf beside a deletion nobody has merged."""
+    live = [leaf for leaf in leaves if not leaf.get("_deleted")]
+    return len(live) > 1 or (len(live) == 1 and bool(device_deletions(leaves)))
+
+
 class Resolver:
     def __init__(self, site: Site):
         self.site = site
@@ -53,36 +79,82 @@ class Resolver:
         return hmac.new(first, b"sopu-merge-ids-v1", hashlib.sha256).digest()
 
     def conflicted(self, case_id: str, doc_ids: list[str]) -> list[str]:
+        """Which of these documents need a merge (see `needs_merge`)."""
         db = self.site.store.database(database_name(case_id))
-        return [d for d in doc_ids if "_conflicts" in db.get(d, conflicts=True)]
+        out = []
+        for doc_id in doc_ids:
+            leaves = [x["ok"] for x in db.get(doc_id, open_revs="all") if "ok" in x]
+            if needs_merge(leaves):
+                out.append(doc_id)
+        return out
 
     def resolve(self, case_id: str, doc_id: str) -> Resolution | None:
-        """Merge every live leaf of `doc_id`; None if there is nothing to merge."""
+        """Merge every live leaf of `doc_id` (and the deletions that met them); None if
+        there is nothing to merge."""
         db = self.site.store.database(database_name(case_id))
-        leaves = [
-            x["ok"]
-            for x in db.get(doc_id, open_revs="all", revs=True)
-            if "ok" in x and not x["ok"].get("_deleted")
-        ]
-        if len(leaves) < 2:
+        leaves = [x["ok"] for x in db.get(doc_id, open_revs="all", revs=True) if "ok" in x]
+        if not needs_merge(leaves):
             return None
-        plain = [open_envelope(leaf, self.site.keys.lookup) for leaf in leaves]
-        base = self._base(db, doc_id, leaves)
-        metas = [SideMeta(rev=leaf["_rev"]) for leaf in leaves]
-        key = self.merge_key(case_id)
-        result = merge_all(base, plain, metas, key=key)
-        revisions = result.revisions or merged_revisions([m.rev for m in metas], result.doc, key)
+        live = [leaf for leaf in leaves if not leaf.get("_deleted")]
+        graph = Graph.from_paths(leaf["_revisions"] for leaf in leaves)
+        plain = [open_envelope(leaf, self.site.keys.lookup) for leaf in live]
+        for leaf, body in zip(live, plain, strict=True):
+            graph.learn(leaf["_rev"], leaf.get(MERGED_FROM) or (), body)
+        deletions = self._deletions(case_id, doc_id, device_deletions(leaves))
+        plan = merge_leaves(
+            graph,
+            plain,
+            [SideMeta(rev=leaf["_rev"]) for leaf in live],
+            deletions,
+            key=self.merge_key(case_id),
+        )
+        result = self._run(plan, db, doc_id, graph)
         paths = {leaf["_rev"]: leaf["_revisions"] for leaf in leaves}
-        writes = [
-            self._sealed(
-                case_id, result.doc, revisions.rev, _path(revisions.rev, paths[revisions.parent])
-            )
+        return self._write_merge(case_id, doc_id, result, paths)
+
+    def _deletions(self, case_id: str, doc_id: str, deleted: list[dict]) -> list[Deletion]:
+        authors = self.site.deletions.authors(case_id, doc_id, [d["_rev"] for d in deleted])
+        return [Deletion(rev, by, at) for rev, (by, at) in authors.items()]
+
+    def _run(self, plan, db, doc_id: str, graph: Graph) -> MergeResult:
+        """Drive the merge, reading the revisions it asks for from the archive."""
+        try:
+            need = next(plan)
+            while True:
+                for rev in need.revs:
+                    envelope = db.archived(doc_id, rev)
+                    merged_from = (envelope or {}).get(MERGED_FROM) or ()
+                    graph.learn(rev, merged_from, self._opened(envelope))
+                need = plan.send(None)
+        except StopIteration as done:
+            return done.value
+
+    def _opened(self, envelope: dict | None) -> dict | None:
+        if envelope is None or envelope.get("_deleted"):
+            return None
+        try:
+            return open_envelope(envelope, self.site.keys.lookup)
+        except CryptoError:  # a key shredded since: this revision cannot be a base
+            return None
+
+    def _write_merge(self, case_id, doc_id, result: MergeResult, paths) -> Resolution:
+        revisions: MergedRevisions = result.revisions
+        merged = self._sealed(
+            case_id, result.doc, revisions.rev, _path(revisions.rev, paths[revisions.parent])
+        )
+        if revisions.records_history:
+            merged[MERGED_FROM] = list(revisions.merged_from)
+        deletions = [
+            {
+                "_id": doc_id,
+                "_rev": dead,
+                "_deleted": True,
+                MERGED_INTO: revisions.rev,
+                "_revisions": _path(dead, paths[leaf]),
+            }
+            for leaf, dead in revisions.deletions
         ]
-        writes += [
-            {"_id": doc_id, "_rev": dead, "_deleted": True, "_revisions": _path(dead, paths[loser])}
-            for loser, dead in revisions.deletions
-        ]
-        return self._write(case_id, doc_id, writes, revisions.rev, result)
+        return self._write(case_id, doc_id, [merged], deletions, revisions.rev, result)
 
     def restore_final(
         self,
@@ -101,28 +173,18 @@ class Resolver:
         writes = [
             self._sealed(case_id, result.doc, revisions.rev, _path(revisions.rev, edited_path))
         ]
-        return self._write(case_id, doc_id, writes, revisions.rev, result)
-
-    def _base(self, db, doc_id: str, leaves: list[dict]) -> dict | None:
-        """The newest common ancestor of all leaves, decrypted from the archive."""
-        tree = RevTree()
-        for leaf in leaves:
-            tree.add(leaf["_revisions"], False)
-        common = leaves[0]["_rev"]
-        for leaf in leaves[1:]:
-            common = tree.common_ancestor(common, leaf["_rev"]) if common else None
-        envelope = db.archived(doc_id, common) if common else None
-        if envelope is None or envelope.get("_deleted"):
-            return None
-        return open_envelope(envelope, self.site.keys.lookup)
+        return self._write(case_id, doc_id, writes, [], revisions.rev, result)
 
     def _sealed(self, case_id: str, doc: dict, rev: str, path: dict) -> dict:
         envelope = seal(validate_document(doc), self.site.keys.current(case_id))
         return {**envelope, "_rev": rev, "_revisions": path}
 
-    def _write(self, case_id: str, doc_id: str, writes: list[dict], rev: str, result) -> Resolution:
+    def _write(self, case_id, doc_id, writes, deletions, rev: str, result) -> Resolution:
+        """The merged revision first; the deletions only once it is stored."""
         db = self.site.store.database(database_name(case_id))
-        db.bulk_docs(writes, new_edits=False)
+        _stored(db.bulk_docs(writes, new_edits=False), doc_id)
+        if deletions:
+            _stored(db.bulk_docs(deletions, new_edits=False), doc_id)
         amendments = []
         for extra in result.extra_docs:
             sealed = seal(validate_document(extra), self.site.keys.current(case_id))
@@ -131,6 +193,17 @@ class Resolver:
         self.site.heads.record(case_id, [doc_id, *amendments])
         self.site.reconciliation.note(case_id, result.doc | {"_id": doc_id})
         return Resolution(doc_id, rev, len(result.collisions), amendments)
+
+
+class MergeNotStored(RuntimeError):
+    """The store refused a merge's write; the conflict stays as it was (nothing lost)."""
+
+
+def _stored(results: list[dict], doc_id: str) -> None:
+    failed = [r for r in results if "error" in r]
+    if failed:
+        log.error("merge of %s not stored: %s", doc_id, failed[0].get("error"))
+        raise MergeNotStored(f"{doc_id}: {failed[0].get('error')}: {failed[0].get('reason')}")
 
 
 def sweep(site: Site, progress=None) -> list[Resolution]:

@@ -4,10 +4,12 @@ The merged documents themselves say it (their `reconciliation` list, encrypted);
 index of (case, document, count) lets the API list them per worker and per team
 without decrypting every document. It is updated whenever the server sees a document's
 plaintext: after a merge, and on every accepted push — so when a worker edits the
-document and removes the entries, the mark clears.
+document and removes the entries, or acknowledges them, the mark clears.
 """
 
 from __future__ import annotations
+
+from mobile_schema.base import open_items
 
 from ..directory.db import Directory, utcnow
 
@@ -17,8 +19,9 @@ class Reconciliation:
         self.directory = directory
 
     def note(self, case_id: str, doc: dict) -> None:
-        """Record how many open items `doc` (plaintext) has; none clears the mark."""
-        items = len(doc.get("reconciliation") or [])
+        """Record how many open (unacknowledged) items `doc` (plaintext) has; none
+        clears the mark."""
+        items = len(open_items(doc))
         with self.directory.transaction() as con:
             if items:
                 con.execute(

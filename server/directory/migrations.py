@@ -111,4 +111,12 @@ MIGRATIONS: list[str] = [
         items INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (case_id, doc_id)
     );
     """,
+    # 3: who deleted what: a deletion that meets an edit names its author in the merge
+    """
+    CREATE TABLE deletions (
+        case_id TEXT NOT NULL, doc_id TEXT NOT NULL, rev TEXT NOT NULL,
+        worker_id TEXT NOT NULL, device_id TEXT, received_at TEXT NOT NULL,
+        PRIMARY KEY (case_id, doc_id, rev)
+    );
+    """,
 ]

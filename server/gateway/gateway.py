@@ -9,19 +9,24 @@ keyrings are the device's own. See the module docstrings of `feed`, `push` and
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from datetime import date
 
+from mobile_schema import DocumentInvalid
 from sync.cases import database_name
 from sync.crypto import CryptoError, open_envelope
+from sync.merge import MergeError
 from sync.store import NotFound, StoreError
 
-from ..casework.merging import Resolver
+from ..casework.merging import MergeNotStored, Resolver
 from ..directory.db import utcnow
 from ..site import Site
 from . import tombstones
 from .feed import Cursors, State, plan, token
 from .push import Accepted, PushChecker, Rejected, rejection
+
+log = logging.getLogger(__name__)
 
 # Refusals of work someone did offline in good faith (the case was taken away before
 # the device synced): kept for a supervisor rather than lost.
@@ -326,7 +331,11 @@ class Gateway:
         assigned = set(self.assigned(device))
         ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)]
         checker = PushChecker(
-            assigned, self.heads.case_of(ids), self.site.keys.lookup, self._parent_plaintext
+            assigned,
+            self.heads.case_of(ids),
+            self.site.keys.lookup,
+            self._parent_plaintext,
+            device["worker_id"],
         )
         results: list[dict | None] = [None] * len(docs)
         accepted: dict[str, list[Accepted]] = defaultdict(list)
@@ -348,35 +357,58 @@ class Gateway:
 
     def _write_case(self, device, case_id, items: list[Accepted], new_edits, results) -> None:
         written = self._db(case_id).bulk_docs([i.envelope for i in items], new_edits=new_edits)
-        ok_ids, visits, finals = [], {}, []
+        ok_ids, visits, finals, deleted = [], {}, [], {}
         for item, result in zip(items, written, strict=True):
             results[item.index] = _as_denial(result)
-            if "error" not in result:
-                ok_ids.append(item.envelope["_id"])
-                visits.update(item.visits)
-                if item.plaintext is not None:
-                    self.site.reconciliation.note(case_id, item.plaintext)
-                if item.final_parent is not None:
-                    finals.append((item, result["rev"]))
+            if "error" in result:
+                continue
+            ok_ids.append(item.envelope["_id"])
+            visits.update(item.visits)
+            if item.plaintext is None:
+                deleted[item.envelope["_id"]] = result.get("rev") or item.envelope["_rev"]
+            else:
+                self.site.reconciliation.note(case_id, item.plaintext)
+            if item.final_parent is not None:
+                finals.append((item, result.get("rev") or item.envelope["_rev"]))
         if ok_ids:
             self.heads.record(case_id, ok_ids, visits)
+            self.site.deletions.record(case_id, device["worker_id"], device["id"], deleted)
             self.access(device, case_id, ok_ids, "push")
             self._merge_after_push(device, case_id, ok_ids, finals)
 
     def _merge_after_push(self, device, case_id: str, ok_ids: list[str], finals) -> None:
-        """Resolve what this push made conflicting; amend final notes it edited."""
+        """Resolve what this push made conflicting; amend final notes it edited.
+
+        The push itself is stored whatever happens here: a merge that cannot be
+        written leaves the conflict as it was (nothing lost) and is retried by the
+        next push of the document or by `sopu merge sweep`."""
         merged = []
         for item, rev in finals:
-            path = self._db(case_id).get(item.envelope["_id"], rev=rev, revs=True)["_revisions"]
-            self.resolver.restore_final(
-                case_id, item.envelope["_id"], item.final_parent, item.plaintext, rev, path
-            )
-            merged.append(item.envelope["_id"])
+            doc_id = item.envelope["_id"]
+            if self._merging(case_id, doc_id, self._restore, case_id, item, rev):
+                merged.append(doc_id)
         for doc_id in self.resolver.conflicted(case_id, ok_ids):
-            if self.resolver.resolve(case_id, doc_id):
+            if self._merging(case_id, doc_id, self.resolver.resolve, case_id, doc_id):
                 merged.append(doc_id)
         if merged:
             self.access(device, case_id, merged, "merge")
+
+    def _restore(self, case_id: str, item: Accepted, rev: str):
+        doc_id = item.envelope["_id"]
+        path = self._db(case_id).get(doc_id, rev=rev, revs=True)["_revisions"]
+        return self.resolver.restore_final(
+            case_id, doc_id, item.final_parent, item.plaintext, rev, path
+        )
+
+    def _merging(self, case_id: str, doc_id: str, step, *args) -> bool:
+        try:
+            return step(*args) is not None
+        except (MergeError, MergeNotStored, DocumentInvalid, CryptoError) as exc:
+            log.error("could not merge %s in case %s: %s", doc_id, case_id, type(exc).__name__)
+            self.site.audit.record(
+                "gateway", "merge.failed", case_id, {"doc_id": doc_id, "error": type(exc).__name__}
+            )
+            return False
 
     def _parent_plaintext(self, case_id: str, doc_id: str, rev: str) -> dict | None:
         envelope = self._db(case_id).archived(doc_id, rev)

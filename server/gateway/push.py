@@ -15,7 +15,9 @@ from mobile_schema import DocumentInvalid, validate_document, validate_envelope
 from sync.crypto import CryptoError, open_envelope
 
 STATUS_ORDER = ("pending", "assessment", "active", "closed")
-STAMP_FIELDS = ("updated_at", "updated_by", "_rev", "_revisions")
+REVISION_FIELDS = ("_rev", "_revisions")
+TOMBSTONE_FIELDS = frozenset({"_id", "_rev", "_deleted", "_revisions"})
+SERVER_ONLY = ("merged_from", "merged_into")  # what the server's merge writes
 
 
 class Rejected(Exception):
@@ -50,17 +52,23 @@ class Accepted:
 class PushChecker:
     """Checks one pushed document; needs the worker's cases, the doc index and keys."""
 
-    def __init__(self, assigned: set[str], index: dict[str, str], keys, parent_of):
+    def __init__(self, assigned: set[str], index: dict[str, str], keys, parent_of, worker: str):
         self.assigned = assigned
         self.index = index
         self.keys = keys
         self.parent_of = parent_of  # (case_id, doc_id, rev) -> plaintext or None
+        self.worker = worker
 
     def check(self, position: int, doc: object, new_edits: bool) -> Accepted:
         if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
             raise Rejected("bad_request", "a document is a JSON object with an _id")
         if doc.get("type") == "keyring":
             raise Rejected("keyring_read_only", "keyrings are written by the server only")
+        reserved = [k for k in SERVER_ONLY if k in doc]
+        if reserved:
+            raise Rejected(
+                "server_field", f"{reserved[0]} is written by the server's merge, never pushed"
+            )
         if doc.get("_deleted") and "ciphertext" not in doc:
             return self._deletion(position, doc, new_edits)
         envelope = self._envelope(doc)
@@ -73,6 +81,12 @@ class PushChecker:
         return Accepted(position, case_id, doc, plaintext, visits, final_parent)
 
     def _deletion(self, position: int, doc: dict, new_edits: bool) -> Accepted:
+        extra = sorted(set(doc) - TOMBSTONE_FIELDS)
+        if extra:
+            raise Rejected(
+                "bad_envelope",
+                f"a deletion carries only _id, _rev and _deleted (and _revisions): {extra[0]}",
+            )
         case_id = self.index.get(doc["_id"])
         if case_id is None:
             raise Rejected("unknown_document", f"there is no document {doc['_id']} to delete")
@@ -134,6 +148,7 @@ class PushChecker:
         """Refuse what can never be right; return the final parent of an edit that must
         become an amendment (the edit is kept, the note keeps its final content)."""
         parent = self._parent(case_id, doc, new_edits)
+        self._acknowledgements(parent, plaintext)
         if parent is None:
             return None
         if parent.get("type") != plaintext.get("type"):
@@ -145,8 +160,50 @@ class PushChecker:
                 raise Rejected(
                     "invalid_transition", f"case status cannot go back from {before} to {after}"
                 )
-        return parent if final and _content(parent) != _content(plaintext) else None
+        return parent if final and not _only_acknowledged(parent, plaintext) else None
+
+    def _acknowledgements(self, parent: dict | None, plaintext: dict) -> None:
+        """A worker acknowledges items in their own name only."""
+        for ack in _new_acknowledgements(parent, plaintext):
+            if ack.get("by") != self.worker:
+                raise Rejected(
+                    "acknowledgement_not_yours",
+                    f"acknowledgement {ack.get('id')} names another worker than this "
+                    "device's; a worker acknowledges items in their own name",
+                )
 
 
-def _content(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k not in STAMP_FIELDS}
+def _acks(doc: dict | None) -> dict[str, dict[str, dict]]:
+    """item id → {acknowledgement id → acknowledgement} of a document's items."""
+    return {
+        item.get("id"): {a.get("id"): a for a in item.get("acknowledged") or []}
+        for item in (doc or {}).get("reconciliation") or []
+    }
+
+
+def _new_acknowledgements(parent: dict | None, doc: dict) -> list[dict]:
+    before = _acks(parent)
+    return [
+        ack
+        for item_id, acks in _acks(doc).items()
+        for ack_id, ack in acks.items()
+        if ack_id not in before.get(item_id, {})
+    ]
+
+
+def _only_acknowledged(final: dict, doc: dict) -> bool:
+    """Is `doc` the final note exactly as it was, with items acknowledged and nothing
+    else changed (content, stamps and items)? Then it is stored as it is."""
+    strip = lambda d: {  # noqa: E731
+        k: v for k, v in d.items() if k != "reconciliation" and k not in REVISION_FIELDS
+    }
+    if strip(final) != strip(doc):
+        return False
+    unacked = lambda d: [  # noqa: E731
+        {k: v for k, v in item.items() if k != "acknowledged"}
+        for item in d.get("reconciliation") or []
+    ]
+    if unacked(final) != unacked(doc):
+        return False
+    before, after = _acks(final), _acks(doc)
+    return all(set(before[i]) <= set(after.get(i, {})) for i in before)

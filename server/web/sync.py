@@ -189,6 +189,16 @@ def get_doc(db: str, doc_id: str):
     return jsonify(doc)
 
 
+@bp.delete("/<db>/<doc_id>")
+def delete_doc(db: str, doc_id: str):
+    """DELETE /db/doc?rev=: a deletion, answered as CouchDB does (200 with the new rev)."""
+    if "rev" not in request.args:
+        raise InvalidInput("DELETE needs ?rev= naming the revision to delete")
+    body = {"_id": doc_id, "_rev": request.args["rev"], "_deleted": True}
+    [result] = gateway().bulk_docs(_own(db), [body], new_edits=True)
+    return _written(result, 200)
+
+
 @bp.put("/<db>/<doc_id>")
 def put_doc(db: str, doc_id: str):
     body = _body()
@@ -198,9 +208,13 @@ def put_doc(db: str, doc_id: str):
     if "rev" in request.args:
         body["_rev"] = request.args["rev"]
     [result] = gateway().bulk_docs(_own(db), [body], new_edits=True)
+    return _written(result, 201)
+
+
+def _written(result: dict, status: int):
+    """One document's write result, with CouchDB's status for a refusal."""
     if "error" in result:
         status = {"conflict": 409, "document_too_large": 413}.get(
             result["error"] if result["error"] == "conflict" else result.get("code"), 403
         )
-        return jsonify(result), status
-    return jsonify(result), 201
+    return jsonify(result), status

@@ -1,0 +1,46 @@
+"""Who deleted a document, and when the deletion reached the server.
+
+A deletion (tombstone) carries no author or time: CouchDB's is only `_id`, `_rev` and
+`_deleted`. When a deletion meets a concurrent edit the document is kept, and the
+merge records a `deleted_edited` item naming the worker who deleted it, so that
+worker learns why the document came back. The gateway notes each deletion a device
+pushes here (the pushing device's worker, the time the server received it).
+"""
+
+from __future__ import annotations
+
+from ..directory.db import Directory, utcnow
+
+UNKNOWN_WORKER = "0" * 32  # a deletion written to the store without the gateway
+UNKNOWN_TIME = "1970-01-01T00:00:00Z"
+
+
+class Deletions:
+    def __init__(self, directory: Directory):
+        self.directory = directory
+
+    def record(self, case_id: str, worker_id: str, device_id: str, deleted: dict[str, str]) -> None:
+        """Note deletions `{doc id: rev}` one device pushed (a retried push is a no-op)."""
+        if not deleted:
+            return
+        now = utcnow()
+        with self.directory.transaction() as con:
+            con.executemany(
+                "INSERT OR IGNORE INTO deletions"
+                " (case_id, doc_id, rev, worker_id, device_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(case_id, d, rev, worker_id, device_id, now) for d, rev in deleted.items()],
+            )
+
+    def authors(self, case_id: str, doc_id: str, revs: list[str]) -> dict[str, tuple[str, str]]:
+        """rev → (worker id, received at) of these deletions of one document; a deletion
+        the gateway never saw is named (UNKNOWN_WORKER, UNKNOWN_TIME)."""
+        if not revs:
+            return {}
+        rows = self.directory.query(
+            "SELECT rev, worker_id, received_at FROM deletions WHERE case_id = ? AND doc_id = ?"
+            f" AND rev IN ({','.join('?' * len(revs))})",
+            (case_id, doc_id, *revs),
+        )
+        found = {row["rev"]: (row["worker_id"], row["received_at"]) for row in rows}
+        return {rev: found.get(rev, (UNKNOWN_WORKER, UNKNOWN_TIME)) for rev in revs}
