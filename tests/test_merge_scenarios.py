@@ -38,7 +38,7 @@ def draft_note(**changes) -> dict:
     doc = example("note")
     for key in ("finalised_by", "finalised_at"):
         doc.pop(key)
-    doc.update(state="draft", discussion=DISCUSSION, updated_at=T0, **changes)
+    doc.update({"state": "draft", "discussion": DISCUSSION, "updated_at": T0} | changes)
     return doc
 
 
@@ -299,7 +299,7 @@ def test_a_text_too_long_for_its_field_keeps_the_later_text_and_both_in_full():
     assert len(aino["client_view"]) + len(bertta["client_view"]) > 20_000
     assert result.doc["client_view"] == bertta["client_view"]
     assert entries(result) == [
-        entry("/client_view", "text", aino["client_view"], bertta["client_view"])
+        entry("/client_view", "value", aino["client_view"], bertta["client_view"])
     ]
 
 
@@ -396,9 +396,7 @@ def test_finalise_on_one_side_and_edit_on_the_other_makes_an_amendment():
     aino = finalised(base, A, TA)
     bertta = by_b(base, discussion=DISCUSSION + " Isä soitti kesken käynnin.")
     result = merged(base, aino, bertta)
-    assert without(result.doc, "updated_at", "updated_by") == without(
-        aino, "updated_at", "updated_by"
-    )
+    assert result.doc == aino  # content and stamps: the record reads as Aino finalised it
     (amendment,) = result.extra_docs
     assert amendment == {
         "_id": amendment["_id"],
@@ -450,9 +448,7 @@ def test_an_edit_of_a_note_that_was_already_final_becomes_an_amendment():
     bertta = by_b(base, agreed_actions=[])
     aino = by_a(base)  # only re-saved
     result = merged(base, aino, bertta)
-    assert without(result.doc, "updated_at", "updated_by") == without(
-        base, "updated_at", "updated_by"
-    )
+    assert result.doc == base  # a final note's stamps never change either
     (amendment,) = result.extra_docs
     assert amendment["agreed_actions"] == []
     assert amendment["created_by"] == B and amendment["amends"] == base["_id"]
@@ -464,11 +460,45 @@ def test_both_finalise_differently_the_first_finalisation_is_the_record():
     aino = finalised(by_a(base, client_view="Aamut sujuvat."), A, TA)
     bertta = finalised(by_b(base, client_view="Aamut sujuvat paremmin."), B, TB)
     result = merged(base, aino, bertta)
-    assert result.doc["client_view"] == "Aamut sujuvat."
-    assert result.doc["finalised_by"] == A
+    assert without(result.doc, "reconciliation") == aino
     (amendment,) = result.extra_docs
+    # Bertta's version is kept as she gave it: final, in her name, linked to the note.
+    assert amendment["state"] == "final" and amendment["amends"] == base["_id"]
+    assert (amendment["finalised_by"], amendment["finalised_at"]) == (B, TB)
     assert amendment["client_view"] == "Aamut sujuvat paremmin."
-    assert amendment["created_by"] == B
+    assert amendment["discussion"] == bertta["discussion"]
+    assert (amendment["created_by"], amendment["updated_by"]) == (B, B)
+    # ... and the note says so, naming both finalisers and where each version is.
+    assert entries(result) == [
+        entry("", "finalised_twice", base["_id"], amendment["_id"], A, TA, B, TB)
+    ]
+    assert result.collisions == tuple(result.doc["reconciliation"])
+
+
+def test_both_finalise_the_same_text_is_one_record():
+    base = draft_note()
+    aino = finalised(by_a(base, client_view="Aamut sujuvat."), A, TA)
+    bertta = finalised(by_b(base, client_view="Aamut sujuvat."), B, TB)
+    result = merged(base, aino, bertta)
+    assert result.doc == aino and result.clean
+
+
+def test_acknowledging_an_item_on_a_final_note_keeps_content_and_stamps():
+    base = finalised(draft_note(), A, T0)
+    item = entry("/client_view", "value", "Aamut.", "Illat.") | {"id": NEW_1}
+    note = base | {"reconciliation": [item]}
+    ack_b = {"id": NEW_2, "by": B, "at": TB}
+    ack_a = {"id": NEW_3, "by": A, "at": TA}
+    bertta = copy.deepcopy(note)
+    bertta["reconciliation"][0]["acknowledged"] = [ack_b]
+    aino = copy.deepcopy(note)  # Aino acknowledged it on her own phone at the same time
+    aino["reconciliation"][0]["acknowledged"] = [ack_a]
+    result = merged(note, aino, bertta)
+    assert without(result.doc, "reconciliation") == without(note, "reconciliation")
+    [kept] = result.doc["reconciliation"]
+    assert without(kept, "acknowledged") == item
+    assert sorted(a["id"] for a in kept["acknowledged"]) == [NEW_2, NEW_3]
+    assert result.clean
 
 
 def test_an_amendment_keeps_collisions_the_edited_version_still_held():

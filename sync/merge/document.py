@@ -102,7 +102,7 @@ class DocumentMerge:
         """Sentence by sentence; each overlapping edit is one reconciliation entry."""
         merged = merge_text(_str(b), _str(o), _str(t))
         if fld.max_length is not None and len(merged.text) > fld.max_length:
-            self.record(path, "text", o, t)  # both in full; the field keeps the later text
+            self.record(path, "value", o, t)  # both in full; the field keeps the later text
             return t
         for ours_part, theirs_part in merged.collisions:
             self.record(path, "text", ours_part, theirs_part)
