@@ -4,15 +4,15 @@ A deletion (tombstone) carries no author or time: CouchDB's is only `_id`, `_rev
 `_deleted`. When a deletion meets a concurrent edit the document is kept, and the
 merge records a `deleted_edited` item naming the worker who deleted it, so that
 worker learns why the document came back. The gateway notes each deletion a device
-pushes here (the pushing device's worker, the time the server received it).
+pushes here (the pushing device's worker, the time the server received it); only
+these deletions are merged as sides — a deletion written to the store another way
+(such as the losers' deletions of merges made before merges marked theirs with
+`merged_into`) is left as it is.
 """
 
 from __future__ import annotations
 
 from ..directory.db import Directory, utcnow
-
-UNKNOWN_WORKER = "0" * 32  # a deletion written to the store without the gateway
-UNKNOWN_TIME = "1970-01-01T00:00:00Z"
 
 
 class Deletions:
@@ -33,8 +33,8 @@ class Deletions:
             )
 
     def authors(self, case_id: str, doc_id: str, revs: list[str]) -> dict[str, tuple[str, str]]:
-        """rev → (worker id, received at) of these deletions of one document; a deletion
-        the gateway never saw is named (UNKNOWN_WORKER, UNKNOWN_TIME)."""
+        """rev → (worker id, received at) of those of these deletions of one document
+        that a device pushed through the gateway."""
         if not revs:
             return {}
         rows = self.directory.query(
@@ -42,5 +42,4 @@ class Deletions:
             f" AND rev IN ({','.join('?' * len(revs))})",
             (case_id, doc_id, *revs),
         )
-        found = {row["rev"]: (row["worker_id"], row["received_at"]) for row in rows}
-        return {rev: found.get(rev, (UNKNOWN_WORKER, UNKNOWN_TIME)) for rev in revs}
+        return {row["rev"]: (row["worker_id"], row["received_at"]) for row in rows}

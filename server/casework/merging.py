@@ -10,10 +10,10 @@ merged body is written as the child of the winning leaf, and only then every oth
 leaf gets its deletion revision (`{"merged_into": <merged rev>}`), so a refused
 write never leaves a leaf deleted without its merge.
 
-A deletion a device pushed while another device edited the document is a side too:
-the document stays, with a `deleted_edited` item naming who deleted it (recorded at
-push, `deletions`), and the deletion gets the same kind of deletion on top, which
-marks it as taken in.
+A deletion a device pushed (recorded at push, `deletions`) while another device edited
+the document is a side too: the document stays, with a `deleted_edited` item naming
+who deleted it, and the deletion gets the same kind of deletion on top, which marks it
+as taken in.
 
 The revision ids are derived from the merged plaintext under a key derived from the
 case key, so two servers resolving the same conflict at once write the same revisions
@@ -58,15 +58,15 @@ def _path(rev: str, parent_path: dict) -> dict:
     return {"start": parent_path["start"] + 1, "ids": [parse_rev(rev)[1], *parent_path["ids"]]}
 
 
-def device_deletions(leaves: list[dict]) -> list[dict]:
-    """Deleted leaves a device wrote and no merge has taken in yet."""
-    return [leaf for leaf in leaves if leaf.get("_deleted") and MERGED_INTO not in leaf]
+def unmerged_deletions(leaves: list[dict]) -> list[str]:
+    """Deleted leaves no merge has taken in (no `merged_into`)."""
+    return [leaf["_rev"] for leaf in leaves if leaf.get("_deleted") and MERGED_INTO not in leaf]
 
 
-def needs_merge(leaves: list[dict]) -> bool:
-    """Several live leaves, or a live leaf beside a deletion nobody has merged."""
-    live = [leaf for leaf in leaves if not leaf.get("_deleted")]
-    return len(live) > 1 or (len(live) == 1 and bool(device_deletions(leaves)))
+def needs_merge(leaves: list[dict], deletions: list[Deletion]) -> bool:
+    """Several live leaves, or a live leaf beside a device's deletion nobody merged."""
+    live = sum(1 for leaf in leaves if not leaf.get("_deleted"))
+    return live > 1 or (live == 1 and bool(deletions))
 
 
 class Resolver:
@@ -84,7 +84,7 @@ class Resolver:
         out = []
         for doc_id in doc_ids:
             leaves = [x["ok"] for x in db.get(doc_id, open_revs="all") if "ok" in x]
-            if needs_merge(leaves):
+            if needs_merge(leaves, self._deletions(case_id, doc_id, leaves)):
                 out.append(doc_id)
         return out
 
@@ -93,14 +93,14 @@ class Resolver:
         there is nothing to merge."""
         db = self.site.store.database(database_name(case_id))
         leaves = [x["ok"] for x in db.get(doc_id, open_revs="all", revs=True) if "ok" in x]
-        if not needs_merge(leaves):
+        deletions = self._deletions(case_id, doc_id, leaves)
+        if not needs_merge(leaves, deletions):
             return None
         live = [leaf for leaf in leaves if not leaf.get("_deleted")]
         graph = Graph.from_paths(leaf["_revisions"] for leaf in leaves)
         plain = [open_envelope(leaf, self.site.keys.lookup) for leaf in live]
         for leaf, body in zip(live, plain, strict=True):
             graph.learn(leaf["_rev"], leaf.get(MERGED_FROM) or (), body)
-        deletions = self._deletions(case_id, doc_id, device_deletions(leaves))
         plan = merge_leaves(
             graph,
             plain,
@@ -112,9 +112,13 @@ class Resolver:
         paths = {leaf["_rev"]: leaf["_revisions"] for leaf in leaves}
         return self._write_merge(case_id, doc_id, result, paths)
 
-    def _deletions(self, case_id: str, doc_id: str, deleted: list[dict]) -> list[Deletion]:
-        authors = self.site.deletions.authors(case_id, doc_id, [d["_rev"] for d in deleted])
-        return [Deletion(rev, by, at) for rev, (by, at) in authors.items()]
+    def _deletions(self, case_id: str, doc_id: str, leaves: list[dict]) -> list[Deletion]:
+        """The devices' deletions among the leaves that no merge has taken in yet."""
+        unmerged = unmerged_deletions(leaves)
+        if not unmerged:
+            return []
+        authors = self.site.deletions.authors(case_id, doc_id, unmerged)
+        return [Deletion(rev, by, at) for rev, (by, at) in sorted(authors.items())]
 
     def _run(self, plan, db, doc_id: str, graph: Graph) -> MergeResult:
         """Drive the merge, reading the revisions it asks for from the archive."""
