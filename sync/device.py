@@ -20,6 +20,8 @@ from mobile_schema import validate_document
 from .crypto import CaseKey, DeviceKeys, KeyUnavailable, open_envelope, seal
 from .remote import RemoteDatabase, RemoteError
 from .replicator import ReplicationResult, replicate
+from .revisions import next_rev
+from .store import NotFound
 from .store.sqlite import SQLiteStore
 
 LOCAL_DB = "local"
@@ -137,10 +139,12 @@ class Device:
     def _hand_over_unpushed(self) -> None:
         """Give what was written offline to the server (which quarantines it for a
         supervisor) before wiping, so a revoked device loses no one's words."""
-        ids = self.state().get("unpushed", [])
-        if not ids:
+        docs = []
+        for doc_id in self.state().get("unpushed", []):
+            with contextlib.suppress(NotFound):  # a deletion holds no one's words
+                docs.append(self.db.get(doc_id, revs=True))
+        if not docs:
             return
-        docs = [self.db.get(i, revs=True) for i in ids]
         with contextlib.suppress(RemoteError):  # refused as expected: held in quarantine
             self.remote().bulk_docs(docs, new_edits=False)
 
@@ -189,8 +193,35 @@ class Device:
         envelope = seal(doc, self.case_key(case_id))
         [result] = self.db.bulk_docs([envelope])
         if result.get("ok"):
-            self._save(unpushed=sorted({*self.state().get("unpushed", []), doc["_id"]}))
+            self._unpushed(doc["_id"])
         return result
+
+    def delete(self, doc_id: str) -> dict:
+        """Store a deletion of the current revision locally; it travels at the next push.
+        A tombstone carries nothing but `_id`, `_rev` and `_deleted` (no plaintext, and
+        the server refuses any other field on a deletion).
+
+        Its revision id names this device, as PouchDB's random ones differ per device:
+        two workers who delete the same revision offline push two deletions, and the
+        server can tell each of them when an edit kept the document."""
+        current = self.db.get(doc_id, revs=True)
+        path = current["_revisions"]
+        rev = next_rev(current["_rev"], True, {"deleted_on": self.state().get("device_id")})
+        tombstone = {
+            "_id": doc_id,
+            "_rev": rev,
+            "_deleted": True,
+            "_revisions": {"start": path["start"] + 1, "ids": [rev.split("-", 1)[1], *path["ids"]]},
+        }
+        [result] = self.db.bulk_docs([tombstone], new_edits=False)
+        if "error" not in result:
+            self._unpushed(doc_id)
+            return {"ok": True, "id": doc_id, "rev": rev}
+        return result
+
+    def _unpushed(self, doc_id: str) -> None:
+        """Remember work not yet on the server (handed over if the device is revoked)."""
+        self._save(unpushed=sorted({*self.state().get("unpushed", []), doc_id}))
 
     def read(self, doc_id: str) -> dict:
         return open_envelope(self.db.get(doc_id), self._lookup())

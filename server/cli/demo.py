@@ -29,7 +29,8 @@ from ..config import Config
 from ..site import Site
 from ..tools.demo import DEMO_PASSWORD, seed_demo
 from ..tools.demo_data import family_doc
-from ..tools.simulate import case_documents, change, finalise, new_note, new_visit, serving, stamp
+from ..tools.fieldwork import case_documents, change, finalise, new_note, new_visit, stamp
+from ..tools.simulate import serving
 from .device import CaseView, entry_text, note_text
 
 DEMO_PIN = "1357"

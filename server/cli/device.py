@@ -1,13 +1,16 @@
 """`sopu device …`: the reference offline device (`sync.device.Device`) on the command line.
 
 What a field app does, typed by hand: enrol with a worker's login, pull the worker's
-cases, write visits and notes offline, push, and see what the server merged. It lets
-a developer or a trainer play one instructor's phone against a real server, and shows
+cases, write and edit any document offline (every field of notes, visits, plans and
+assessments, by the paths reconciliation items name them with), delete, finalise,
+acknowledge reconciliation items, push, and see what the server merged. It lets a
+developer or a trainer play one instructor's phone against a real server, and shows
 exactly what travels: the device directory (`--home`, default `./device`) holds only
 envelopes, the PIN-protected device key and the tokens. Plaintext exists only in
 memory and on the terminal when a command is asked to show it; nothing is logged.
 
-The PIN comes from `--pin`, or SOPU_DEVICE_PIN, or a prompt.
+The PIN comes from `--pin`, or SOPU_DEVICE_PIN, or a prompt. Long texts come from a
+file (`@FILE`) or standard input (`@-`), see `edit_options`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import click
 import requests
 
 from mobile_schema import DocumentInvalid
+from mobile_schema import paths as p
+from mobile_schema.base import open_items
 from mobile_schema.visit import VISIT_KINDS
 from sync.crypto import KeyUnavailable, WrongPassphrase
 from sync.device import Device, DeviceWiped
@@ -31,16 +36,24 @@ from sync.remote import RemoteError
 from sync.replicator import ReplicationResult
 from sync.store import NotFound, StoreError, Unavailable
 
-from ..tools.simulate import (
+from ..tools.fieldwork import (
+    CASE_DOCUMENT_TYPES,
     FieldWorkError,
+    acknowledge,
+    apply_edits,
     case_documents,
     change,
+    delete,
+    edit,
     finalise,
     local_conflicts,
+    new_document,
     new_note,
     new_visit,
+    replace,
     stamp,
 )
+from .edit_options import Inputs, edit_options
 
 REVOKED = (
     "this device was revoked and has been wiped: its documents, keys and tokens are "
@@ -146,7 +159,7 @@ def _refused(exc: RemoteError) -> str:
 )
 @click.pass_context
 def device_group(ctx: click.Context, home: Path, pin: str | None) -> None:
-    """A reference offline device: enrol, pull, write notes offline, push, reconcile."""
+    """A reference offline device: enrol, pull, write and edit offline, push, reconcile."""
     ctx.obj = _Handset(home, pin)
     ctx.call_on_close(ctx.obj.close)
 
@@ -224,7 +237,7 @@ def _report(verb: str, result: ReplicationResult) -> None:
 
 
 def _reconcile_hint(device: Device) -> None:
-    count = sum(len(d.get("reconciliation") or []) for d in _all_docs(device))
+    count = sum(len(open_items(d)) for d in _all_docs(device))
     if count:
         click.echo(f"{count} item(s) to reconcile: `sopu device reconcile`.")
 
@@ -254,11 +267,11 @@ def _case_line(case_id: str, docs: list[dict]) -> str:
     notes = [d for d in docs if d["type"] == "note"]
     drafts = sum(1 for n in notes if n.get("state") == "draft")
     visits = sum(1 for d in docs if d["type"] == "visit")
-    open_items = sum(len(d.get("reconciliation") or []) for d in docs)
+    pending = sum(len(open_items(d)) for d in docs)
     counts = f"{drafts}/{len(notes) - drafts}"
     return (
         f"{case_id:<32}  {family.get('display_name', '?'):<14.14} "
-        f"{case.get('status', '?'):<10} {counts:<10} {visits:<7} {open_items}"
+        f"{case.get('status', '?'):<10} {counts:<10} {visits:<7} {pending}"
     )
 
 
@@ -325,7 +338,7 @@ def note_text(ctx: CaseView, note: dict) -> str:
 
 def _warnings(ctx: CaseView, doc: dict) -> list[str]:
     out = []
-    items = len(doc.get("reconciliation") or [])
+    items = len(open_items(doc))
     if items:
         out.append(f"  ! {items} item(s) to reconcile: `sopu device reconcile`")
     others = local_conflicts(ctx.device, doc["_id"])
@@ -341,28 +354,40 @@ def _wrapped(label: str, text: str | None) -> list[str]:
     return [f"  {label}:", body]
 
 
+CLEARING = (
+    "Open items to reconcile. Clear one by fixing the field and removing the item\n"
+    "(`sopu device edit DOC --set PATH=... --unset reconciliation/ITEM`), or by\n"
+    "acknowledging it (`sopu device acknowledge DOC ITEM`), the only way on a final note."
+)
+
+
 @device_group.command("reconcile")
 @pass_handset
 @_friendly
 def reconcile(handset: _Handset) -> None:
-    """List documents with open reconciliation items: both versions, both authors."""
+    """List open reconciliation items: both versions, both authors, and how to clear them."""
     device = handset.open()
     shown = 0
     for case_id, docs in sorted(case_documents(device).items()):
         ctx = CaseView(device, docs)
         for doc in docs:
-            for entry in doc.get("reconciliation") or []:
+            for entry in open_items(doc):
                 if not shown:
-                    click.echo("Items to reconcile (fix the field, then remove the item):")
+                    click.echo(CLEARING)
                 shown += 1
                 click.echo("")
                 click.echo(entry_text(ctx, case_id, doc, entry))
+                click.echo(_clearing(doc, entry))
     if not shown:
         click.echo("Nothing to reconcile on this device.")
 
 
 def entry_text(ctx: CaseView, case_id: str, doc: dict, entry: dict) -> str:
-    lines = [f"{doc['type']} {doc['_id']} (case {case_id[:8]})  {entry['path']}  [{entry['kind']}]"]
+    where = entry["path"] or "(whole document)"
+    lines = [
+        f"{doc['type']} {doc['_id']} (case {case_id[:8]})  item {entry['id'][:8]}  "
+        f"{where}  [{entry['kind']}]"
+    ]
     for label, side in (("earlier", "ours"), ("later", "theirs")):
         author = ctx.who(entry.get(f"{side}_by"))
         lines.append(f"  {label} version, by {author} at {entry.get(f'{side}_at')}:")
@@ -372,6 +397,16 @@ def entry_text(ctx: CaseView, case_id: str, doc: dict, entry: dict) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _clearing(doc: dict, entry: dict) -> str:
+    """The commands that clear this item (a final note can only acknowledge it)."""
+    doc_id, item = doc["_id"][:8], entry["id"][:8]
+    ack = f"sopu device acknowledge {doc_id} {item}"
+    if doc.get("type") == "note" and doc.get("state") == "final":
+        return f"  to clear (final note): {ack}"
+    fix = f"fix {entry['path']}, then " if entry["path"] else ""
+    return f"  to clear: {fix}sopu device edit {doc_id} --unset reconciliation/{item}; or {ack}"
 
 
 def _shown(value: str | None) -> str:
@@ -435,6 +470,173 @@ def edit_note(handset: _Handset, note_id: str, text: str) -> None:
     found = _pick(_ids_of(device, "note"), note_id, "note")
     note = change(device, found, lambda d: d.update(discussion=text))
     click.echo(f"Note {found} edited (revision {note['_rev'].split('-')[0]}); push to share it.")
+
+
+@device_group.command("edit")
+@click.argument("doc_id", metavar="DOC")
+@edit_options(unset=True)
+@pass_handset
+@_friendly
+def edit_command(
+    handset: _Handset,
+    doc_id: str,
+    sets: tuple[str, ...],
+    set_json: tuple[str, ...],
+    add_json: tuple[str, ...],
+    unset: tuple[str, ...],
+    from_file: str | None,
+) -> None:
+    """Edit any field of DOC (an id or its first characters), offline, as one revision.
+
+    PATH names a field as reconciliation items do, list items by their id or its first
+    4+ characters (or index): client_review/status, agreed_actions/3f9a/text,
+    goals/<goal>/ratings/<rating>/value. TEXT and JSON may be @FILE or @- (standard
+    input); write a literal leading @ as @@. Applied in the order --set, --set-json,
+    --add-json, --unset. --from-file FILE (- for standard input) replaces the whole
+    content with that JSON object (e.g. `show` output, edited) and stands alone.
+    """
+    inputs = Inputs()
+    edits = inputs.edits(sets, set_json, add_json, unset)
+    if from_file and edits:
+        raise click.ClickException(
+            "--from-file replaces the whole content; it cannot be combined with "
+            "--set, --set-json, --add-json or --unset"
+        )
+    if not from_file and not edits:
+        raise click.ClickException(
+            "nothing to change: give --set, --set-json, --add-json, --unset or --from-file"
+        )
+    body = inputs.body(from_file) if from_file else None
+    device = _open_for(handset, inputs)
+    found = _pick((d["_id"] for d in _all_docs(device)), doc_id, "document")
+    before = device.read(found)
+    if body is not None:
+        after = replace(device, found, body)
+        changed = _replaced(before, after)
+    else:
+        after = edit(device, found, edits)
+        changed = _changed(edits, before, after)
+    revision = after["_rev"].split("-")[0]
+    click.echo(
+        f"Edited {after['type']} {found} on this device, now revision {revision}; push to share it."
+    )
+    click.echo("\n".join(changed or ["  (no field changed)"]))
+
+
+@device_group.command("new")
+@click.argument("doc_type", metavar="TYPE", type=click.Choice(CASE_DOCUMENT_TYPES))
+@click.argument("case")
+@edit_options(unset=False)
+@pass_handset
+@_friendly
+def new_command(
+    handset: _Handset,
+    doc_type: str,
+    case: str,
+    sets: tuple[str, ...],
+    set_json: tuple[str, ...],
+    add_json: tuple[str, ...],
+    from_file: str | None,
+) -> None:
+    """Write a new document of TYPE in CASE, offline, from its fields.
+
+    The fields come from --from-file FILE (a JSON object; - for standard input), then
+    --set, --set-json and --add-json on top (as in `edit`; list items get ids). The
+    device adds the id, type, case and stamps. Example: new plan CASE
+    --set drawn_up_on=2026-05-04 --set review_on=2026-08-04 --add-json goals='{"title": "…"}'
+    """
+    inputs = Inputs()
+    edits = inputs.edits(sets, set_json, add_json)
+    start = inputs.body(from_file) if from_file else {}
+    body = apply_edits(start, edits, f"the new {doc_type}")
+    device = _open_for(handset, inputs)
+    case_id = _pick(case_documents(device), case, "case")
+    doc = new_document(device, case_id, doc_type, body)
+    click.echo(f"Wrote {doc_type} {doc['_id']} in case {case_id} on this device; push to share it.")
+    added = [line for line in _changed(edits, start, doc) if line.startswith("  added")]
+    if added:
+        click.echo("\n".join(added))
+
+
+@device_group.command("delete")
+@click.argument("doc_id", metavar="DOC")
+@pass_handset
+@_friendly
+def delete_command(handset: _Handset, doc_id: str) -> None:
+    """Delete DOC on this device (a final note cannot be: write an amendment)."""
+    device = handset.open()
+    found = _pick((d["_id"] for d in _all_docs(device)), doc_id, "document")
+    doc_type = device.read(found)["type"]
+    delete(device, found)
+    click.echo(f"Deleted {doc_type} {found} on this device; push to share it.")
+
+
+@device_group.command("acknowledge")
+@click.argument("doc_id", metavar="DOC")
+@click.argument("items", metavar="[ITEM]...", nargs=-1)
+@pass_handset
+@_friendly
+def acknowledge_command(handset: _Handset, doc_id: str, items: tuple[str, ...]) -> None:
+    """Acknowledge open reconciliation items of DOC in your name (all, or the ITEMs:
+    ids or their first characters, as `reconcile` lists them). The document itself
+    does not change, so this is how items on a final note are cleared."""
+    device = handset.open()
+    found = _pick((d["_id"] for d in _all_docs(device)), doc_id, "document")
+    before = _open_ids(device.read(found))
+    doc = acknowledge(device, found, items or None)
+    acknowledged = before - _open_ids(doc)
+    done = [i for i in doc.get("reconciliation") or [] if i["id"] in acknowledged]
+    click.echo(
+        f"Acknowledged {len(done)} item(s) on {doc['type']} {found} in your name; push to share it."
+    )
+    for item in done:
+        click.echo(f"  item {item['id'][:8]}  {item['path'] or '(whole document)'}")
+
+
+def _open_ids(doc: dict) -> set[str]:
+    return {i["id"] for i in open_items(doc)}
+
+
+def _open_for(handset: _Handset, inputs: Inputs) -> Device:
+    """The device, unlocked; its PIN cannot come from standard input if the text did."""
+    if inputs.stdin_used and handset.pin is None:
+        raise click.ClickException(
+            "standard input holds the content (@- or -): give the PIN with --pin or SOPU_DEVICE_PIN"
+        )
+    return handset.open()
+
+
+def _changed(edits: list[tuple], before: dict, after: dict) -> list[str]:
+    """What an edit did, one line per path (new list items with their ids)."""
+    lines: dict[str, None] = {}
+    for op, path, _value in edits:
+        where = p.pointer(p.segments(path))
+        if op == "append":
+            for item_id in _new_item_ids(before, after, path):
+                lines[f"  added    {where}/{item_id}"] = None
+        else:
+            lines[f"  {'set' if op == 'set' else 'removed':<8} {where}"] = None
+    return list(lines)
+
+
+def _new_item_ids(before: dict, after: dict, path: str) -> list[str]:
+    def ids(doc: dict) -> list[str]:
+        try:
+            items = p.get(doc, path)
+        except p.PathError:
+            return []
+        return [i["id"] for i in items if isinstance(i, dict) and "id" in i]
+
+    old = set(ids(before))
+    return [i for i in ids(after) if i not in old]
+
+
+def _replaced(before: dict, after: dict) -> list[str]:
+    """The fields a replacement changed (stamps and revision aside)."""
+    skip = {"_rev", "schema_version", "updated_at", "updated_by"}
+    keys = sorted((set(before) | set(after)) - skip)
+    changed = [k for k in keys if before.get(k) != after.get(k)]
+    return [f"  {'removed' if k not in after else 'set':<8} /{k}" for k in changed]
 
 
 @device_group.command("new-visit")

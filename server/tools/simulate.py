@@ -1,4 +1,4 @@
-"""A field-day simulator, and the field work a device does (shared with `sopu device`).
+"""A field-day simulator: instructors in pairs, offline edits, and no edit lost.
 
 `simulate()` starts a real server on the embedded store in a temporary directory, on
 127.0.0.1, creates instructors in pairs and families with cases, enrols reference
@@ -15,8 +15,8 @@ document holds it (in the body or in a `reconciliation` entry) or an amendment o
 document does. A loser revision hidden behind a CouchDB conflict does not count: that
 is exactly the loss the server-side merge exists to prevent.
 
-The device helpers at the top (`new_note`, `change`, `finalise`, ...) are what a field
-app does; `sopu device` and `sopu demo` use them too. Nothing here logs plaintext.
+The devices do their field work with `fieldwork` (`new_note`, `change`, `finalise`,
+...), the same helpers `sopu device` and `sopu demo` use. Nothing here logs plaintext.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mobile_schema import CURRENT_VERSION
 from sync.cases import database_name
-from sync.crypto import CaseKey, KeyUnavailable, open_envelope
+from sync.crypto import CaseKey, open_envelope
 from sync.device import Device
 from sync.merge.text import sentences
 from sync.remote import RemoteDatabase
@@ -48,6 +48,7 @@ from ..config import Config
 from ..keys.kek import KekRing, new_kek_line
 from ..site import Site
 from .demo_data import GIVEN, PHRASES, family_doc, new_id
+from .fieldwork import case_documents, change, finalise, new_note, new_visit, stamp
 
 ACTOR = "simulate"
 PASSWORD = "simulated field day"
@@ -71,131 +72,7 @@ MAX_ROUNDS = 8  # sync rounds at the end before giving up on quiescence
 INTERRUPT_SHARE = 0.4  # pushes cut off in the evening
 
 
-class FieldWorkError(Exception):
-    """A device operation that makes no sense (e.g. editing a final note)."""
-
-
-# ---------------------------------------------------------------- field work on a device
-
-
-def stamp(when: datetime | None = None) -> str:
-    """An RFC 3339 UTC time with seconds, as the wire contract wants it."""
-    when = when or datetime.now(UTC)
-    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def worker_of(device: Device) -> str:
-    return device.state()["worker_id"]
-
-
-def _stamped(device: Device, doc: dict, at: str | None, created: bool = False) -> dict:
-    at = at or stamp()
-    by = worker_of(device)
-    doc.update(schema_version=CURRENT_VERSION, updated_at=at, updated_by=by)
-    if created:
-        doc.update(created_at=at, created_by=by)
-    return doc
-
-
-def _store(device: Device, doc: dict, case_id: str) -> dict:
-    """Seal and store locally; the doc comes back with its new `_rev`."""
-    result = device.write(doc, case_id)
-    if not result.get("ok"):
-        raise FieldWorkError(f"{doc['_id']}: {result.get('error')}: {result.get('reason')}")
-    return doc | {"_rev": result["rev"]}
-
-
-def case_of(device: Device, doc_id: str) -> str:
-    """The case a local document belongs to (from its envelope's routing fields)."""
-    return device.db.get(doc_id)["case_id"]
-
-
-def new_note(
-    device: Device,
-    case_id: str,
-    text: str,
-    visit_id: str | None = None,
-    at: str | None = None,
-    doc_id: str | None = None,
-    client_view: str | None = None,
-) -> dict:
-    """A draft note written with the client, stored on the device."""
-    doc = {
-        "_id": doc_id or new_id(),
-        "type": "note",
-        "case_id": case_id,
-        "kind": "entry",
-        "occurred_at": at or stamp(),
-        "discussion": text,
-        "written_with_client": True,
-        "state": "draft",
-    }
-    if visit_id:
-        doc["visit_id"] = visit_id
-    if client_view:
-        doc["client_view"] = client_view
-    return _store(device, _stamped(device, doc, at, created=True), case_id)
-
-
-def new_visit(
-    device: Device,
-    case_id: str,
-    kind: str,
-    starts_at: str,
-    with_workers: tuple[str, ...] = (),
-    at: str | None = None,
-) -> dict:
-    """A planned visit with the device's worker (and any pair workers) as participants."""
-    workers = dict.fromkeys((worker_of(device), *with_workers))
-    doc = {
-        "_id": new_id(),
-        "type": "visit",
-        "case_id": case_id,
-        "kind": kind,
-        "status": "planned",
-        "starts_at": starts_at,
-        "participants": [{"id": new_id(), "kind": "worker", "worker_id": w} for w in workers],
-    }
-    return _store(device, _stamped(device, doc, at, created=True), case_id)
-
-
-def change(device: Device, doc_id: str, update: Callable[[dict], None], at=None) -> dict:
-    """Apply `update` to the device's current version of a document and store it."""
-    doc = device.read(doc_id)
-    if doc.get("type") == "note" and doc.get("state") == "final":
-        raise FieldWorkError(f"note {doc_id} is final and cannot change (write an amendment)")
-    update(doc)
-    return _store(device, _stamped(device, doc, at), case_of(device, doc_id))
-
-
-def finalise(device: Device, note_id: str, at: str | None = None) -> dict:
-    """Finalise a draft note: from now on it never changes."""
-    at = at or stamp()
-    by = worker_of(device)
-
-    def final(doc: dict) -> None:
-        if doc.get("type") != "note":
-            raise FieldWorkError(f"{note_id} is a {doc.get('type')}, not a note")
-        doc.update(state="final", finalised_by=by, finalised_at=at)
-
-    return change(device, note_id, final, at)
-
-
-def case_documents(device: Device) -> dict[str, list[dict]]:
-    """Every client document on the device that it can open, by case."""
-    out: dict[str, list[dict]] = defaultdict(list)
-    for row in device.db.all_docs(include_docs=True)["rows"]:
-        envelope = row["doc"]
-        if "ciphertext" not in envelope:
-            continue
-        with contextlib.suppress(KeyUnavailable):
-            out[envelope["case_id"]].append(device.read(row["id"]))
-    return dict(out)
-
-
-def local_conflicts(device: Device, doc_id: str) -> list[str]:
-    """Other leaf revisions of a document on this device (not yet merged by the server)."""
-    return device.db.get(doc_id, conflicts=True).get("_conflicts", [])
+# ---------------------------------------------------------------- devices that lose the network
 
 
 class SimDevice(Device):
