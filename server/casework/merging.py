@@ -58,9 +58,19 @@ def _path(rev: str, parent_path: dict) -> dict:
     return {"start": parent_path["start"] + 1, "ids": [parse_rev(rev)[1], *parent_path["ids"]]}
 
 
-def unmerged_deletions(leaves: list[dict]) -> list[str]:
-    """Deleted leaves no merge has taken in (no `merged_into`)."""
-    return [leaf["_rev"] for leaf in leaves if leaf.get("_deleted") and MERGED_INTO not in leaf]
+def current_deletions(leaves: list[dict]) -> dict[str, bool]:
+    """Deletions that still stand: deleted leaves without `merged_into` (True: no merge
+    has marked them yet) and the deletions a merge marked (False)."""
+    out: dict[str, bool] = {}
+    for leaf in leaves:
+        if not leaf.get("_deleted"):
+            continue
+        if MERGED_INTO not in leaf:
+            out[leaf["_rev"]] = True
+        elif len(leaf["_revisions"]["ids"]) > 1:
+            path = leaf["_revisions"]
+            out.setdefault(f"{path['start'] - 1}-{path['ids'][1]}", False)
+    return out
 
 
 def needs_merge(leaves: list[dict], deletions: list[Deletion]) -> bool:
@@ -83,7 +93,7 @@ class Resolver:
         db = self.site.store.database(database_name(case_id))
         out = []
         for doc_id in doc_ids:
-            leaves = [x["ok"] for x in db.get(doc_id, open_revs="all") if "ok" in x]
+            leaves = [x["ok"] for x in db.get(doc_id, open_revs="all", revs=True) if "ok" in x]
             if needs_merge(leaves, self._deletions(case_id, doc_id, leaves)):
                 out.append(doc_id)
         return out
@@ -110,15 +120,20 @@ class Resolver:
         )
         result = self._run(plan, db, doc_id, graph)
         paths = {leaf["_rev"]: leaf["_revisions"] for leaf in leaves}
-        return self._write_merge(case_id, doc_id, result, paths)
+        resolution = self._write_merge(case_id, doc_id, result, paths)
+        reported = [(d.rev, d.by) for d in deletions]
+        if reported:
+            self.site.deletions.merged(case_id, doc_id, reported, resolution.merged_rev)
+        return resolution
 
     def _deletions(self, case_id: str, doc_id: str, leaves: list[dict]) -> list[Deletion]:
-        """The devices' deletions among the leaves that no merge has taken in yet."""
-        unmerged = unmerged_deletions(leaves)
-        if not unmerged:
+        """The devices' deletions that still stand and no merge has reported yet (one per
+        worker: two workers who delete the same revision push the same deletion)."""
+        standing = current_deletions(leaves)
+        if not standing:
             return []
-        authors = self.site.deletions.authors(case_id, doc_id, unmerged)
-        return [Deletion(rev, by, at) for rev, (by, at) in sorted(authors.items())]
+        rows = self.site.deletions.unmerged(case_id, doc_id, set(standing))
+        return [Deletion(rev, by, at, standing[rev]) for rev, by, at in rows]
 
     def _run(self, plan, db, doc_id: str, graph: Graph) -> MergeResult:
         """Drive the merge, reading the revisions it asks for from the archive."""

@@ -116,7 +116,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE deletions (
         case_id TEXT NOT NULL, doc_id TEXT NOT NULL, rev TEXT NOT NULL,
         worker_id TEXT NOT NULL, device_id TEXT, received_at TEXT NOT NULL,
-        PRIMARY KEY (case_id, doc_id, rev)
+        merged_into TEXT, PRIMARY KEY (case_id, doc_id, rev, worker_id)
     );
     """,
 ]

@@ -65,11 +65,14 @@ MAX_VIRTUAL_BASE_DEPTH = 3  # criss-cross merges nested deeper take the newest c
 @dataclass(frozen=True)
 class Deletion:
     """A deletion a device pushed while another device edited the document: who (the
-    pushing device's worker) and when (the server received it)."""
+    pushing device's worker) and when (the server received it). `leaf` is False when an
+    earlier merge already put its deletion on top (another worker pushed the very same
+    deletion since: two deletions of one revision are one revision)."""
 
     rev: str
     by: str
     at: str
+    leaf: bool = True
 
 
 def merge(
@@ -141,7 +144,8 @@ def merge_leaves(
     if deletions:
         doc, added = _with_deletions(schema, merged, deletions)
         collisions.extend(added)
-    revisions = merged_revisions([s.rev for s in sides], doc, key, [d.rev for d in deletions])
+    taken_in = sorted({d.rev for d in deletions if d.leaf})
+    revisions = merged_revisions([s.rev for s in sides], doc, key, taken_in)
     return MergeResult(_copy(doc), tuple(collisions), tuple(_copy(extras)), revisions)
 
 
