@@ -56,6 +56,11 @@ def _print(report: Report) -> None:
     click.echo(f"edits made:              {report.edits_made}")
     click.echo(f"edits present:           {report.edits_present} ({share:.1%})")
     click.echo(
+        f"edits superseded:        {report.edits_superseded} "
+        "(removed later by someone who had seen them: not counted above)"
+    )
+    click.echo(f"deletions kept back:     {report.deletions_kept} (an edit met them: an item)")
+    click.echo(
         f"conflicts:               {report.conflicts} ({report.unresolved_conflicts} left unmerged)"
     )
     click.echo(

@@ -47,6 +47,7 @@ from ..app import create_app
 from ..config import Config
 from ..keys.kek import KekRing, new_kek_line
 from ..site import Site
+from . import pairwork
 from .demo_data import GIVEN, PHRASES, family_doc, new_id
 from .fieldwork import case_documents, change, finalise, new_note, new_visit, stamp
 
@@ -180,11 +181,14 @@ class Edit:
     case_id: str
     doc_id: str
     what: str
-    check: Callable[[dict, list[dict]], bool] | None = None
+    check: Callable[[dict | None, list[dict]], bool] | None = None
+    deletion: bool = False  # the check also answers for a deleted document
+    value_of: tuple[str, str] | None = None  # (doc, path) of a value this edit set
+    day: int = 0
 
     def present(self, doc: dict | None, amendments: list[dict]) -> bool:
         if self.check is not None:
-            return doc is not None and self.check(doc, amendments)
+            return (doc is not None or self.deletion) and self.check(doc, amendments)
         found = [d for d in (doc, *amendments) if d is not None]
         return any(self.token in json.dumps(d, ensure_ascii=False) for d in found)
 
@@ -203,6 +207,8 @@ class Conflict:
 class Report:
     edits_made: int = 0
     edits_present: int = 0
+    edits_superseded: int = 0  # removed later by someone who had seen them
+    deletions_kept: int = 0  # deletions an edit met: the document stays, with an item
     conflicts: int = 0
     auto_merged_conflicts: int = 0
     amended_conflicts: int = 0  # an edit that met a finalisation became an amendment
@@ -227,6 +233,8 @@ class Report:
         return {
             "edits_made": self.edits_made,
             "edits_present": self.edits_present,
+            "edits_superseded": self.edits_superseded,
+            "deletions_kept": self.deletions_kept,
             "auto_merged": self.auto_merged,
             "reconciliation_items": self.reconciliation_items,
             "replicas_identical": self.replicas_identical,
@@ -262,8 +270,12 @@ class CaseWork:
     pair: Worker
     plan_id: str
     goal_ids: list[str]
+    assessment_id: str = ""
+    child_id: str = ""
     visit_id: str = ""
     note_id: str = ""
+    action_id: str = ""
+    scratch_id: str = ""
     rating_id: str = ""
     rating_goal: str = ""
 
@@ -282,6 +294,7 @@ class Simulation:
         self.report = Report()
         self._tokens = 0
         self._clock = datetime.now(UTC)
+        self.day = 0
 
     # ------------------------------------------------------------ set-up
 
@@ -340,10 +353,28 @@ class Simulation:
         work.assign(case_id, own.id, "own_worker", self.supervisor)
         work.assign(case_id, pair.id, "pair_worker", self.supervisor)
         plan = self._plan(case_id, own.id)
-        [written] = self.site.records.write(case_id, [plan])
-        if not written.get("ok"):
-            raise RuntimeError(f"the plan of case {case_id} was refused: {written}")
-        return CaseWork(case_id, own, pair, plan["_id"], [g["id"] for g in plan["goals"]])
+        assessment = self._assessment(case_id, own.id)
+        for written in self.site.records.write(case_id, [plan, assessment]):
+            if not written.get("ok"):
+                raise RuntimeError(f"a document of case {case_id} was refused: {written}")
+        child = next(m["id"] for m in details["members"] if m["role"] == "child")
+        goals = [g["id"] for g in plan["goals"]]
+        return CaseWork(case_id, own, pair, plan["_id"], goals, assessment["_id"], child)
+
+    def _assessment(self, case_id: str, author: str) -> dict:
+        at = stamp()
+        return {
+            "_id": new_id(),
+            "type": "assessment",
+            "schema_version": CURRENT_VERSION,
+            "case_id": case_id,
+            "started_on": (date.today() - timedelta(days=50)).isoformat(),
+            "client_view": "Äiti toivoo apua iltoihin.",
+            "created_at": at,
+            "created_by": author,
+            "updated_at": at,
+            "updated_by": author,
+        }
 
     def _plan(self, case_id: str, author: str) -> dict:
         today = date.today()
@@ -391,8 +422,32 @@ class Simulation:
         self._clock += timedelta(seconds=self.rng.randint(1, 30))
         return stamp(self._clock)
 
-    def track(self, case: CaseWork, doc_id: str, what: str, token: str, check=None) -> None:
-        self.edits.append(Edit(token, case.case_id, doc_id, what, check))
+    def track(
+        self,
+        case: CaseWork,
+        doc_id: str,
+        what: str,
+        token: str,
+        check=None,
+        deletion=False,
+        value_of: tuple[str, str] | None = None,
+    ) -> None:
+        """Remember an edit to look for at the end. Setting a value again on a later day
+        (after everyone has synced and seen the old one) supersedes the old value."""
+        if value_of is not None:
+            self.supersede(lambda e: e.value_of == value_of and e.day < self.day)
+        edit = Edit(token, case.case_id, doc_id, what, check, deletion, value_of, self.day)
+        self.edits.append(edit)
+
+    def supersede(self, gone: Callable[[Edit], bool]) -> None:
+        """Edits a later edit removed with the device that made it seeing them (a note
+        it deleted, a value it overwrote): they are not looked for, only counted."""
+        kept = [e for e in self.edits if not gone(e)]
+        self.report.edits_superseded += len(self.edits) - len(kept)
+        self.edits = kept
+
+    def worker_of(self, device: SimDevice) -> str:
+        return device.state()["worker_id"]
 
     def sentence(self, case: CaseWork, doc_id: str, what: str) -> str:
         token = self.token()
@@ -416,6 +471,7 @@ class Simulation:
     def run(self, days: int) -> None:
         first = datetime.now(UTC).date() - timedelta(days=days)
         for day in range(days):
+            self.day = day
             when = first + timedelta(days=day)
             self._clock = datetime(when.year, when.month, when.day, 7, 30, tzinfo=UTC)
             self.progress(f"day {day + 1}/{days} ({when}): morning sync")
@@ -445,7 +501,18 @@ class Simulation:
             case.note_id = new_id()
             text = " ".join(self.sentence(case, case.note_id, "note written") for _ in range(3))
             new_note(device, case.case_id, text, visit["_id"], self.tick(), case.note_id)
+            self._agree_action(device, case)
+            case.scratch_id = new_id()
+            scratch = self.sentence(case, case.scratch_id, "scratch note written")
+            new_note(device, case.case_id, scratch, None, self.tick(), case.scratch_id)
             self._add_rating(device, case, when)
+
+    def _agree_action(self, device: SimDevice, case: CaseWork) -> None:
+        token = self.token()
+        case.action_id = new_id()
+        action = {"id": case.action_id, "text": f"{self.rng.choice(ACTIONS)} [{token}]."}
+        self.track(case, case.note_id, "agreed action written", token)
+        change(device, case.note_id, lambda note: note.update(agreed_actions=[action]), self.tick())
 
     def _add_rating(self, device: SimDevice, case: CaseWork, when: date) -> None:
         case.rating_goal = self.rng.choice(case.goal_ids)
@@ -464,19 +531,37 @@ class Simulation:
         change(device, case.plan_id, add, at=self.tick())
 
     def afternoon(self) -> dict[str, set[str]]:
-        """Pair work, offline: both workers edit the same documents on their devices."""
+        """Pair work, offline: both workers edit the same documents on their devices,
+        every kind of field, and one deletes a note the other may be editing. Then, for
+        one or two more stretches, one device of each pair syncs and both keep writing:
+        the other one on leaves the server has merged since."""
         touched: dict[str, set[str]] = defaultdict(set)
+        pairs = {}
         for case in self.cases:
             a = self.rng.choice(case.own.devices)
             b = self.rng.choice(case.pair.devices)
+            pairs[case.case_id] = a, b
             scenario = self.rng.choice(NOTE_SCENARIOS)
             steps = [*scenario(self, case, a, b), *self._plan_work(case, a, b)]
             steps += self._visit_work(case, a, b)
-            self.rng.shuffle(steps)  # the two devices interleave in time
-            for device, doc_id, step in steps:
-                step()
-                touched[doc_id].add(device.name)
+            steps += pairwork.field_work(self, case, a, b) + pairwork.deletion(self, case, a, b)
+            self._play(steps, touched)
+        for _ in range(self.rng.randint(1, 2)):
+            for case in self.cases:
+                a, b = pairs[case.case_id]
+                self._count_all(self.rng.choice((a, b)).sync())
+                self._play(pairwork.stale_round(self, case, a, b), touched)
         return touched
+
+    def _play(self, steps: list, touched: dict[str, set[str]]) -> None:
+        self.rng.shuffle(steps)  # the two devices interleave in time
+        for device, doc_id, step in steps:
+            step()
+            touched[doc_id].add(device.name)
+
+    def _count_all(self, results) -> None:
+        for result in results:
+            self._count(result)
 
     def _plan_work(self, case: CaseWork, a: SimDevice, b: SimDevice) -> list:
         """Both change today's rating (a real collision), or one rates and one writes."""
@@ -635,6 +720,9 @@ class Simulation:
                 report.missing.append(f"{edit.what} {edit.token} in {edit.doc_id[:8]}")
         docs = [d for case_docs in by_case.values() for d in case_docs.values()]
         report.reconciliation_items = sum(len(d.get("reconciliation") or []) for d in docs)
+        report.deletions_kept = sum(
+            1 for d in docs for i in d.get("reconciliation") or [] if i["kind"] == "deleted_edited"
+        )
         report.amendments = sum(1 for d in docs if d.get("kind") == "amendment")
         report.replicas_identical = self._replicas_identical(by_case)
         return report
