@@ -26,7 +26,7 @@ DEVICE_PRIVATE = bytes.fromhex("a0" * 16 + "b1" * 16)
 DOC = {
     "_id": "8f90a1b2c3d4e5f60718293a4b5c6d7e",
     "type": "note",
-    "schema_version": 2,
+    "schema_version": 3,
     "case_id": CASE_ID,
     "kind": "entry",
     "occurred_at": "2026-05-04T09:30:00+03:00",
