@@ -127,3 +127,47 @@ def _ids(home, case: str) -> list[str]:
     """Every note id on a device, from `sopu device notes`."""
     out = run(home, "notes", case)
     return [line.split()[0] for line in out.splitlines() if line[:1].isalnum() and "  " in line]
+
+
+def test_a_note_with_199_open_items_that_gains_collisions_syncs_without_an_error(
+    org, server, tmp_path
+):
+    org.worker("aino")
+    org.worker("bertil")
+    case = org.case("crowded", "aino", "bertil", notes=0)
+    note = note_doc(random.Random(4), case, org.workers["aino"])
+    note["discussion"] = "Yksi. Kaksi. Kolme."
+    note["reconciliation"] = [
+        {
+            "id": f"{n:032x}",
+            "path": "/client_view",
+            "kind": "value",
+            "ours": json.dumps(f"vanha {n}"),
+            "ours_by": org.workers["aino"],
+            "ours_at": "2026-11-01T10:00:00Z",
+            "theirs": json.dumps(f"uusi {n}"),
+            "theirs_by": org.workers["bertil"],
+            "theirs_at": "2026-11-01T10:01:00Z",
+        }
+        for n in range(199)
+    ]
+    assert org.site.records.write(case, [note])[0]["ok"]
+    homes = {n: tmp_path / n for n in ("aino", "bertil")}
+    for name, home in homes.items():
+        run(home, "enrol", server, name, stdin=PASSWORD)
+        run(home, "pull")
+    run(homes["aino"], "edit", note["_id"], "--set", "discussion=Aino yksi. Aino kaksi. Kolme.")
+    run(
+        homes["bertil"],
+        "edit",
+        note["_id"],
+        "--set",
+        "discussion=Bertil yksi. Bertil kaksi. Kolme.",
+    )
+    converge(homes)  # every push answered without a refusal
+    doc = everyone_agrees(homes, note["_id"])
+    text = json.dumps(doc, ensure_ascii=False)
+    for words in ("Aino yksi", "Aino kaksi", "Bertil yksi", "Bertil kaksi"):
+        assert words in text
+    assert all(f"{n:032x}" in text for n in range(199))
+    assert len(doc["reconciliation"]) <= 200
