@@ -181,11 +181,17 @@ def test_a_final_note_keeps_its_stamps_and_the_amendment_carries_the_editor(team
     assert amendment["updated_by"] == team.worker("b") and amendment["state"] == "draft"
 
 
-def test_both_finalise_differently_and_both_versions_stay_final_with_an_item(team):
+def finalised_twice(team: Team) -> str:
+    """Aino and Bertil finalise the same note offline with different client views."""
     note = team.note("Tapasimme kotona.")
     team.finalise("a", note, client_view="Aamut sujuvat.")
     team.finalise("b", note, client_view="Aamut sujuvat paremmin.")
     team.sync("a", "b", "a2")
+    return note
+
+
+def test_both_finalise_differently_and_both_versions_stay_final_with_an_item(team):
+    note = finalised_twice(team)
     doc = team.everyone_sees(note)
     [amendment] = team.amendments(note)
     finals = {doc["client_view"], amendment["client_view"]}
@@ -209,10 +215,7 @@ def acknowledge(team: Team, device: str, doc_id: str, by: str | None = None) -> 
 
 
 def test_an_item_on_a_final_note_is_acknowledged_without_touching_the_note(team):
-    note = team.note("Tapasimme kotona.")
-    team.finalise("a", note, client_view="Aamut sujuvat.")
-    team.finalise("b", note, client_view="Aamut sujuvat paremmin.")
-    team.sync("a", "b", "a2")
+    note = finalised_twice(team)
     before = team.server_doc(note)
     assert team.org.site.reconciliation.open_items([team.case])
     acknowledge(team, "b", note)
@@ -229,10 +232,7 @@ def test_an_item_on_a_final_note_is_acknowledged_without_touching_the_note(team)
 
 
 def test_an_acknowledgement_in_another_workers_name_is_refused(team):
-    note = team.note("Tapasimme kotona.")
-    team.finalise("a", note, client_view="Aamut sujuvat.")
-    team.finalise("b", note, client_view="Aamut sujuvat paremmin.")
-    team.sync("a", "b")
+    note = finalised_twice(team)
     acknowledge(team, "b", note, by=team.worker("a"))
     [refused] = team.devices["b"].push().errors
     assert refused.error == "forbidden"
