@@ -15,9 +15,12 @@ file (`@FILE`) or standard input (`@-`), see `edit_options`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import shutil
 import socket
+import sys
 import textwrap
 from collections.abc import Iterable
 from datetime import datetime
@@ -55,6 +58,10 @@ from ..tools.fieldwork import (
 )
 from .edit_options import Inputs, edit_options
 
+NO_PIN = (
+    "no device PIN given and no terminal to ask on: use --pin or set SOPU_DEVICE_PIN"
+)
+NO_PASSWORD = "no password given: type it at the prompt, or give it on standard input"
 REVOKED = (
     "this device was revoked and has been wiped: its documents, keys and tokens are "
     "deleted. Ask an administrator, then enrol it again."
@@ -75,9 +82,7 @@ class _Handset:
 
     def create(self) -> Device:
         """A fresh device for enrolment; the PIN is chosen now (asked twice)."""
-        pin = self.pin or click.prompt(
-            "Choose a device PIN", hide_input=True, confirmation_prompt=True
-        )
+        pin = self.pin or _asked("Choose a device PIN", NO_PIN, confirmation_prompt=True)
         self.device = Device(self.home, pin)
         return self.device
 
@@ -87,7 +92,7 @@ class _Handset:
             raise click.ClickException(
                 f"no device is enrolled in {self.home}: run `sopu device enrol SERVER USERNAME`"
             )
-        pin = self.pin or click.prompt("Device PIN", hide_input=True)
+        pin = self.pin or _asked("Device PIN", NO_PIN)
         self.device = Device(self.home, pin)
         try:
             self.device.keys()
@@ -119,7 +124,7 @@ def _friendly(command):
         except RemoteError as exc:
             raise click.ClickException(_refused(exc)) from None
         except (Unavailable, requests.RequestException) as exc:
-            raise click.ClickException(f"cannot reach the server: {exc}") from None
+            raise click.ClickException(unreachable(exc)) from None
         except NotFound as exc:
             raise click.ClickException(f"not on this device: {exc.reason}") from None
         except KeyUnavailable as exc:
@@ -130,6 +135,39 @@ def _friendly(command):
             raise click.ClickException(f"{exc.error}: {exc.reason}") from None
 
     return run
+
+
+def unreachable(exc: Exception) -> str:
+    """One line a worker can act on, not the HTTP library's internals."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        why = "the TLS connection failed (certificate?)"
+    elif isinstance(exc, requests.exceptions.Timeout):
+        why = "it did not answer in time"
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        why = "the connection was refused or the address is wrong"
+    elif isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        why = "the address is not a URL such as https://sopu.example"
+    elif isinstance(exc, Unavailable):
+        why = exc.reason
+    else:
+        why = type(exc).__name__
+    url = getattr(getattr(exc, "request", None), "url", None)
+    where = f" at {url.split('/api/')[0].split('/sync/')[0]}" if url else ""
+    return f"cannot reach the server{where}: {why}"
+
+
+def _asked(prompt: str, missing: str, **options) -> str:
+    """A secret typed at a hidden prompt, or the next line of standard input when it is
+    not a terminal (scripts, tests); says what to do when there is neither."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise click.ClickException(missing)
+        return line
+    try:
+        return click.prompt(prompt, hide_input=True, **options)
+    except click.Abort:
+        raise click.ClickException(missing) from None
 
 
 def _refused(exc: RemoteError) -> str:
@@ -186,15 +224,46 @@ def enrol(handset: _Handset, server: str, username: str, label: str | None, kem:
         raise click.ClickException(
             f"{handset.home} already holds an enrolled device; use another --home"
         )
-    password = click.prompt(f"Password for {username}", hide_input=True)
-    device = handset.create()
-    label = label or f"sopu device on {socket.gethostname()}"
-    state = device.enrol(server.rstrip("/"), username, password, label, kem)
+    server = server.rstrip("/")
+    _check_server(server)  # before anyone types a password
+    password = _asked(f"Password for {username}", NO_PASSWORD)
+    with _removed_on_failure(handset.home):
+        device = handset.create()
+        label = label or f"sopu device on {socket.gethostname()}"
+        state = device.enrol(server, username, password, label, kem)
     click.echo(
         f"Enrolled device {state['device_id']} ({label}, {kem}) for {username} "
         f"(worker {state['worker_id']}) on {state['server']}.\n"
         f"Next: `sopu device --home {handset.home} pull`."
     )
+
+
+def _check_server(server: str) -> None:
+    """Is SERVER reachable, and a Sopu server? (It publishes its API description.)"""
+    answer = requests.get(f"{server}/api/openapi.json", timeout=15)
+    if answer.status_code != 200 or "json" not in answer.headers.get("Content-Type", ""):
+        raise click.ClickException(
+            f"{server} does not look like a Sopu server "
+            f"(GET /api/openapi.json answered {answer.status_code})"
+        )
+
+
+@contextlib.contextmanager
+def _removed_on_failure(home: Path):
+    """A failed enrolment leaves no half-made device behind (nor a directory it made)."""
+    existed = home.exists()
+    try:
+        yield
+    except BaseException:
+        handset = click.get_current_context().find_object(_Handset)
+        handset.close()
+        handset.device = None
+        if existed:
+            (home / "device.json").unlink(missing_ok=True)
+            shutil.rmtree(home / "store", ignore_errors=True)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+        raise
 
 
 @device_group.command("pull")

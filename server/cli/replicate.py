@@ -13,12 +13,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import click
 
 from sync.replicator import DEFAULT_BATCH_SIZE, ReplicationResult, public_url, replicate
-from sync.store import NotFound, Store, StoreError, Unavailable, open_store
+from sync.store import SQLITE_PREFIX, NotFound, Store, StoreError, Unavailable, open_store
+from sync.store.sqlite import FILENAME as SQLITE_FILE
 
 
 @click.command("replicate")
@@ -51,6 +53,7 @@ def replicate_command(
     if (db_name is None) == (not all_dbs):
         raise click.UsageError("give exactly one of --db NAME or --all")
     redact = _Redactor(source, target)
+    _source_exists(source, redact)
     with redact.errors(), _opened(source) as src:
         names = _source_names(src, db_name, redact)  # check the source before the target
         started = time.monotonic()
@@ -107,6 +110,18 @@ def _summary(results: dict[str, ReplicationResult], seconds: float) -> None:
         f"{sum(r.revisions_copied for r in results.values())} revisions written, "
         f"{refused} refused"
     )
+
+
+def _source_exists(url: str, redact: _Redactor) -> None:
+    """An embedded source store that is not there is a typo, not an empty site: opening
+    it would create it (and the copy would report success)."""
+    if not url.startswith(SQLITE_PREFIX):
+        return  # a server's store: opening it fails clearly if it is unreachable
+    path = Path(url[len(SQLITE_PREFIX) :])
+    if not (path / SQLITE_FILE).is_file():
+        raise click.ClickException(
+            f"source store {redact.url(url)} does not exist (no {SQLITE_FILE} in {path})"
+        )
 
 
 @contextmanager

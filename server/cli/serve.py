@@ -34,7 +34,7 @@ def seed_demo_command(ctx: click.Context, store_url: str | None) -> None:
 @click.command("serve")
 @click.option("--store", "store_url", help="Store URL: sqlite:///DIR (default) or http(s)://…")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.pass_context
 def serve_command(ctx: click.Context, store_url: str | None, host: str, port: int) -> None:
     """Run the server (development server; use gunicorn in production, see README)."""
