@@ -69,7 +69,7 @@ import requests  # noqa: E402
 
 from server.app import open_site  # noqa: E402
 from server.config import Config  # noqa: E402
-from server.tokens import DeviceTokens  # noqa: E402
+from server.people.tokens import DeviceTokens  # noqa: E402
 from server.tools.demo_data import case_doc, family_doc, note_doc  # noqa: E402
 from sync.crypto import DeviceKeys  # noqa: E402
 from tests.support.pouchdb_server import free_port, running_pouchdb_server  # noqa: E402

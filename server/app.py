@@ -10,24 +10,27 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import http_errors
 from .casework.expiry import DailyExpiry
 from .config import Config, load_config
+from .gateway import repair
 from .gateway.gateway import Gateway
 from .keys.kek import KekError, load_keks, write_new_key_file
+from .people.sessions import Sessions
+from .people.tokens import DeviceTokens
 from .site import Site
-from .tokens import DeviceTokens
 from .web import (
     api_admin,
     api_devices,
     api_directory,
     api_reconciliation,
     api_session,
+    hygiene,
     sync,
 )
 from .web.context import today
@@ -46,22 +49,29 @@ BLUEPRINTS = [
 def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
     config = config or load_config()
     site = site or open_site(config)
+    repair.at_start_up(site)  # writes a killed process left in flight (ADR 012)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=config.secret_key or _secret_key(config.data_dir),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
-        MAX_CONTENT_LENGTH=max(config.max_document_size * 50, 16 * 1024 * 1024),
+        MAX_CONTENT_LENGTH=config.max_request_size + 1,  # see hygiene.read_body
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    hygiene.install(app, config.max_request_size, config.behind_tls)
     app.extensions["sopu.site"] = site
     app.extensions["sopu.config"] = config
     app.extensions["sopu.tokens"] = DeviceTokens(
         site.directory, site.devices, config.device_token_ttl
     )
+    app.extensions["sopu.sessions"] = Sessions(
+        site.directory, config.session_lifetime, config.session_idle_timeout
+    )
     app.extensions["sopu.gateway"] = Gateway(site)
+    if config.trusted_proxies:  # the client address logins are throttled by; https or not
+        hops = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     _expire_assignments_daily(app, site)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -5,6 +5,13 @@
     directory = "var/directory.sqlite3"      # SOPU_DIRECTORY
     kek_file = "var/kek.key"                 # SOPU_KEK_FILE (or the key itself in SOPU_KEK)
     max_document_size = 1048576              # SOPU_MAX_DOCUMENT_SIZE (bytes)
+    max_request_size = 33554432              # SOPU_MAX_REQUEST_SIZE (bytes; larger is 413)
+    behind_tls = false                       # SOPU_BEHIND_TLS (true: send HSTS)
+    device_token_ttl = 3600                  # SOPU_DEVICE_TOKEN_TTL (s, access tokens)
+    session_lifetime = 43200                 # SOPU_SESSION_LIFETIME (s, from login, at most)
+    session_idle_timeout = 1800              # SOPU_SESSION_IDLE_TIMEOUT (s without use)
+    trusted_proxies = 0                      # SOPU_TRUSTED_PROXIES (proxies in front whose
+                                             # X-Forwarded-For names the client address)
 
 The file is given with `sopu --config FILE` or SOPU_CONFIG. Unknown keys are an error,
 so a typo never silently falls back to a default.
@@ -29,8 +36,13 @@ class Config:
     directory: Path | None = None
     kek_file: Path | None = None
     max_document_size: int = 1024 * 1024
+    max_request_size: int = 32 * 1024 * 1024
+    behind_tls: bool = False
     secret_key: str = ""
     device_token_ttl: int = 3600
+    session_lifetime: int = 12 * 3600
+    session_idle_timeout: int = 30 * 60
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -40,6 +52,12 @@ class Config:
         self.directory = Path(self.directory or self.data_dir / "directory.sqlite3")
         if self.kek_file is not None:
             self.kek_file = Path(self.kek_file)
+        if self.session_lifetime <= 0 or self.session_idle_timeout <= 0:
+            raise ConfigError("session_lifetime and session_idle_timeout must be > 0 seconds")
+        if self.trusted_proxies < 0:
+            raise ConfigError("trusted_proxies is a count of proxies: 0 or more")
+        if self.max_request_size < self.max_document_size:
+            raise ConfigError("max_request_size must be at least max_document_size")
 
 
 _TYPES = {
@@ -47,7 +65,12 @@ _TYPES = {
     "directory": Path,
     "kek_file": Path,
     "max_document_size": int,
+    "max_request_size": int,
+    "behind_tls": lambda value: _boolean("behind_tls", value),
     "device_token_ttl": int,
+    "session_lifetime": int,
+    "session_idle_timeout": int,
+    "trusted_proxies": int,
 }
 
 
@@ -69,6 +92,16 @@ def load_config(path: Path | str | None = None, env: dict | None = None) -> Conf
         data_dir = Path(converted.get("data_dir", Config.data_dir))
         converted["kek_file"] = data_dir / "kek.key"
     return Config(**converted)
+
+
+def _boolean(name: str, value: object) -> bool:
+    """A TOML boolean, or `true`/`false`/`1`/`0` in a variable (never `bool("false")`)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "1", "0"):
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return text in ("true", "1")
 
 
 def _read_file(path: Path) -> dict:

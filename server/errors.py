@@ -24,6 +24,25 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class InvalidQuery(InvalidInput):
+    """A query parameter that is not what the endpoint takes (CouchDB's code for it)."""
+
+    code = "query_parse_error"
+
+
+class InvalidRevisionId(InvalidInput):
+    """A revision id that is not `N-hex`, named with its document (CouchDB's code, and
+    the code of the same refusal per document in a push)."""
+
+    code = "bad_request"
+
+
+class RequestTooLarge(DomainError):
+    """A request body over the configured `max_request_size`."""
+
+    code = "request_too_large"
+
+
 class Forbidden(DomainError):
     code = "forbidden"
 
@@ -43,13 +62,26 @@ class DeviceRevoked(Unauthenticated):
 
 
 class LoginThrottled(DomainError):
-    """Too many failed logins for this account: try again later."""
+    """Too many failed logins from this address (for this username, or for any): try
+    again after `retry_after` seconds (also the `Retry-After` header)."""
 
     code = "login_throttled"
 
 
 class TokenExpired(Unauthenticated):
     code = "token_expired"
+
+
+class RefreshReused(Unauthenticated):
+    """A refresh token was used a second time: every token of that device is revoked."""
+
+    code = "refresh_reused"
+
+
+class SessionExpired(Unauthenticated):
+    """The session passed its idle timeout or its lifetime: log in again."""
+
+    code = "session_expired"
 
 
 class InvalidCredentials(Unauthenticated):

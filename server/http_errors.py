@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+import requests
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from mobile_schema import DocumentInvalid
 from sync.crypto import CryptoError
-from sync.store.errors import StoreError
+from sync.store.errors import InsufficientStorage, StoreError, Unavailable
 
 from . import errors
+from .web.hygiene import describe_unexpected, request_id, too_large_reason
 
 log = logging.getLogger(__name__)
 
 STATUS = {
     errors.NotFoundError: 404,
     errors.InvalidInput: 400,
+    errors.RequestTooLarge: 413,
     errors.Forbidden: 403,
     errors.ConflictError: 409,
     errors.DeviceRevoked: 401,
     errors.TokenExpired: 401,
+    errors.RefreshReused: 401,
+    errors.SessionExpired: 401,
     errors.InvalidCredentials: 401,
     errors.Unauthenticated: 401,
     errors.LoginThrottled: 429,
@@ -43,11 +48,43 @@ def domain_error(exc: errors.DomainError):
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="sopu"'
+    if status == 429 and "retry_after" in exc.details:
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
     return response
+
+
+# Store faults a device waits out: code, status, seconds for `Retry-After`, reason.
+STORE_FAULTS = {
+    Unavailable: (
+        "store_unavailable", 503, 5,
+        "The document store is unavailable; nothing of this request was lost. Retry.",
+    ),
+    InsufficientStorage: (
+        "insufficient_storage", 507, 60,
+        "The server is out of storage; nothing of this write was kept. Retry later.",
+    ),
+}  # fmt: skip
 
 
 def store_error(exc: StoreError):
     return jsonify(error_body(exc.error, exc.reason)), exc.status
+
+
+def store_fault(exc: Exception):
+    """The store is down, cut off or full: a stable code and `Retry-After`, never 500.
+
+    The cause goes to the log (Sopu's own text: the store's address without password,
+    the failure's type), not to the device."""
+    if isinstance(exc, requests.RequestException):  # one that escaped the store's wrapping
+        exc = Unavailable(f"{type(exc).__name__} talking to the store")
+    code, status, retry_after, reason = next(
+        fault for cls, fault in STORE_FAULTS.items() if isinstance(exc, cls)
+    )
+    log.warning("%s request=%s: %s", code, request_id(), getattr(exc, "reason", ""))
+    response = jsonify(error_body(code, reason))
+    response.status_code = status
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def document_invalid(exc: DocumentInvalid):
@@ -60,18 +97,35 @@ def crypto_error(exc: CryptoError):
 
 
 def http_error(exc: HTTPException):
+    """Werkzeug's errors (routing, 405 with its `Allow` header, a body cut off at the
+    size limit) in the same shape and codes as ours."""
     code = (exc.name or "error").lower().replace(" ", "_")
-    return jsonify(error_body(code, exc.description or exc.name)), exc.code
+    reason = exc.description or exc.name
+    if exc.code == 413:
+        code = errors.RequestTooLarge.code
+        reason = too_large_reason(current_app.config["MAX_CONTENT_LENGTH"] - 1)
+    response = jsonify(error_body(code, reason))
+    response.status_code = exc.code
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def unexpected(exc: Exception):
-    log.exception("unhandled error")  # the traceback names code, never client data
-    return jsonify(error_body("internal_server_error", "Internal server error")), 500
+    """Logged with the request id, route and exception type only (never the exception's
+    message, which may quote request values); the id is in the answer to quote."""
+    log.error(describe_unexpected(exc))
+    rid = request_id()
+    reason = f"Internal server error (request {rid})"
+    return jsonify(error_body("internal_server_error", reason, request_id=rid)), 500
 
 
 def register(app: Flask) -> None:
     app.register_error_handler(errors.DomainError, domain_error)
     app.register_error_handler(StoreError, store_error)
+    for fault in (*STORE_FAULTS, requests.RequestException):
+        app.register_error_handler(fault, store_fault)
     app.register_error_handler(DocumentInvalid, document_invalid)
     app.register_error_handler(CryptoError, crypto_error)
     app.register_error_handler(HTTPException, http_error)

@@ -12,7 +12,6 @@ from pathlib import Path
 from sync.store import Store, open_store
 
 from .access_log import AccessLog
-from .accounts import Accounts
 from .audit import AuditLog
 from .casework.cases import Cases, Casework
 from .casework.deletions import Deletions
@@ -21,12 +20,13 @@ from .casework.quarantine import Quarantine
 from .casework.reconciliation import Reconciliation
 from .casework.records import Records
 from .config import Config
-from .devices import Devices
 from .directory import Directory
 from .gateway.heads import Heads
 from .keys.kek import KekRing
 from .keys.keyrings import Keyrings
 from .keys.service import KeyService
+from .people.accounts import Accounts
+from .people.devices import Devices
 
 
 @dataclass

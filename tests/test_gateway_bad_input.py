@@ -44,14 +44,16 @@ def test_malformed_json_is_a_400_and_changes_nothing(org):
 
 
 def test_oversized_body_is_413(org, tmp_path):
-    config = Config(data_dir=tmp_path / "var2", max_document_size=10_000)
+    config = Config(data_dir=tmp_path / "var2", max_document_size=10_000, max_request_size=100_000)
     app = create_app(config, site=org.site)
     tokens = enrol(app)
     response = app.test_client().post(
         f"/sync/{org.workers['aino']}/_bulk_docs",
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
-        json={"docs": [{"_id": "a" * 32, "text": "x" * 20_000_000}]})
+        json={"docs": [{"_id": "a" * 32, "text": "x" * 200_000}]})
     assert response.status_code == 413
+    assert response.json["error"] == "request_too_large"
+    assert "100000 bytes" in response.json["reason"]
 
 
 def test_expired_token_says_so_and_refresh_works(org, tmp_path):
@@ -85,10 +87,12 @@ def test_revoked_device_gets_the_wipe_code_on_every_endpoint(org):
 
 
 def test_login_is_throttled_after_repeated_failures(org):
+    """Details (per address, growing delays, spraying): tests/test_login_throttling.py."""
     client = org.app.test_client()
-    for _ in range(5):
+    for _ in range(3):
         bad = client.post("/api/login", json={"username": "aino", "password": "wrong"})
         assert bad.status_code == 401 and bad.json["error"] == "invalid_credentials"
     locked = client.post("/api/login", json={"username": "aino", "password": PASSWORD})
     assert locked.status_code == 429 and locked.json["error"] == "login_throttled"
-    assert org.site.audit.entries(action="login.locked")
+    assert locked.headers["Retry-After"] == "1"
+    assert org.site.audit.entries(action="login.throttled")

@@ -119,4 +119,50 @@ MIGRATIONS: list[str] = [
         merged_into TEXT, PRIMARY KEY (case_id, doc_id, rev, worker_id)
     );
     """,
+    # 4: server-side sessions; login throttling per (username, address) and per address;
+    # rotated device tokens (a used refresh token is kept to recognise its reuse)
+    """
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY, worker_id TEXT NOT NULL REFERENCES workers(id),
+        created_at REAL NOT NULL, last_seen REAL NOT NULL, expires_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_by_worker ON sessions (worker_id);
+    CREATE TABLE login_throttle (
+        account TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL,
+        blocked_until REAL NOT NULL, last_failure REAL NOT NULL,
+        PRIMARY KEY (account, address)
+    );
+    CREATE INDEX login_throttle_by_last_failure ON login_throttle (last_failure);
+    CREATE TABLE login_address_failures (
+        id INTEGER PRIMARY KEY, address TEXT NOT NULL, at REAL NOT NULL
+    );
+    CREATE INDEX login_address_failures_by_address ON login_address_failures (address, at);
+    CREATE INDEX login_address_failures_by_at ON login_address_failures (at);
+    DROP TABLE login_failures;
+    ALTER TABLE device_tokens ADD COLUMN used_at TEXT;
+    """,
+    # 5: writes to case databases in flight, so a crash between the store and the
+    # directory leaves no change unseen (docs/adr/012-index-before-store.md)
+    """
+    CREATE TABLE case_writes (
+        id INTEGER PRIMARY KEY, case_id TEXT NOT NULL, owner TEXT NOT NULL,
+        started_at TEXT NOT NULL
+    );
+    CREATE INDEX case_writes_by_case ON case_writes (case_id);
+    """,
+    # 6: quarantine holds a document revision once per device (re-sending it adds no row;
+    # `rev` is the revision, or for a document without one a hash of it; earlier rows
+    # get their own `_rev`, the duplicates among them go); the access log by device,
+    # for `_revs_diff`'s "cases this device held"
+    """
+    ALTER TABLE quarantine ADD COLUMN rev TEXT NOT NULL DEFAULT '';
+    UPDATE quarantine SET rev = CASE
+        WHEN json_valid(envelope) AND json_type(envelope, '$._rev') = 'text'
+        THEN json_extract(envelope, '$._rev') ELSE 'row:' || id END;
+    DELETE FROM quarantine WHERE id NOT IN (
+        SELECT MIN(id) FROM quarantine GROUP BY device_id, COALESCE(doc_id, ''), rev
+    );
+    CREATE UNIQUE INDEX quarantine_once ON quarantine (device_id, COALESCE(doc_id, ''), rev);
+    CREATE INDEX access_log_by_device ON access_log (device_id, case_id);
+    """,
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 
-from ..errors import NotFoundError
+from ..errors import Forbidden, NotFoundError
 from .api_session import AccountSchema
 from .context import person, person_required, site
 from .io import load
@@ -25,6 +25,12 @@ class NewAccountSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(["worker", "supervisor", "admin"]))
     team_id = fields.String(load_default=None, allow_none=True)
     password = fields.String(required=True, validate=validate.Length(min=12, max=1000))
+
+
+class AccountChangeSchema(Schema):
+    role = fields.String(validate=validate.OneOf(["worker", "supervisor", "admin"]))
+    active = fields.Boolean()
+    password = fields.String(validate=validate.Length(min=12, max=1000))
 
 
 class QuarantineSchema(Schema):
@@ -81,6 +87,30 @@ def create_account():
         password=data["password"],
     )
     return jsonify(AccountSchema().dump(site().accounts.get(worker_id))), 201
+
+
+@bp.patch("/accounts/<worker_id>")
+@person_required("admin")
+@documented(
+    "Change an account's role, active flag or password (each optional); every session of"
+    " that person ends",
+    request=AccountChangeSchema,
+    response=AccountSchema,
+    tag="admin",
+)
+def change_account(worker_id: str):
+    data = load(AccountChangeSchema())
+    actor, accounts = person()["id"], site().accounts
+    if worker_id == actor and ("role" in data or data.get("active") is False):
+        raise Forbidden("administrators cannot change their own role or deactivate themselves")
+    accounts.get(worker_id)
+    if "password" in data:
+        accounts.set_password(worker_id, data["password"], actor)
+    if "role" in data:
+        accounts.set_role(worker_id, data["role"], actor)
+    if "active" in data:
+        accounts.set_active(worker_id, data["active"], actor)
+    return jsonify(AccountSchema().dump(accounts.get(worker_id)))
 
 
 @bp.get("/accounts")

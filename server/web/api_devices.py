@@ -72,10 +72,12 @@ def enrol():
 
 @bp.post("/token")
 @documented(
-    "Exchange a refresh token for new tokens",
+    "Exchange a refresh token for new tokens; the old pair stops working at once, and a"
+    " refresh token used twice revokes every token of the device (401 refresh_reused)",
     request=RefreshSchema,
     response=TokenSchema,
     tag="devices",
+    errors=(401,),
 )
 def refresh():
     return jsonify(tokens().refresh(load(RefreshSchema())["refresh_token"]))

@@ -1,8 +1,11 @@
 """Request context: the Site, the logged-in person, the authenticated device.
 
-People use a signed session cookie (`/api/login`); devices use bearer tokens
-(`Authorization: Bearer …`). Views declare what they need with `person_required`
-or `device_required`; the check and its error codes live only here.
+People use a session cookie (`/api/login`) holding only a random session id, resolved
+in the directory on every request (`server.people.sessions`), so a session that ended
+— logout, a password or role change, deactivation, timeouts — is refused by every
+process at once; devices use bearer tokens (`Authorization: Bearer …`). Views declare
+what they need with `person_required` or `device_required`; the check and its error
+codes live only here.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request
 
 from ..errors import Forbidden, Unauthenticated
+from ..people.sessions import Sessions
 from ..site import Site
+
+SESSION_COOKIE = "sopu_session"
 
 
 def site() -> Site:
@@ -27,15 +33,29 @@ def today() -> date:
     return clock() if clock else date.today()
 
 
+def sessions() -> Sessions:
+    return current_app.extensions["sopu.sessions"]
+
+
+def session_id() -> str | None:
+    """The session id the request's cookie carries, if any."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def client_address() -> str | None:
+    """The client's address: the peer's, or with `trusted_proxies` set the one the
+    outermost trusted proxy put in X-Forwarded-For (ProxyFix, in the app factory)."""
+    return request.remote_addr
+
+
 def person() -> dict:
     """The logged-in person (worker, supervisor or admin), or Unauthenticated."""
     if "person" not in g:
-        worker_id = session.get("worker_id")
-        if not worker_id:
+        current = session_id()
+        if not current:
             raise Unauthenticated("log in first (POST /api/login)")
-        account = site().accounts.get(worker_id)
+        account = site().accounts.get(sessions().resolve(current))
         if not account["active"]:
-            session.clear()
             raise Unauthenticated("this account is no longer active")
         g.person = account
     return g.person

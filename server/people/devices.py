@@ -12,10 +12,10 @@ import secrets
 
 from sync.crypto import DevicePublicKey, MalformedEnvelope
 
-from .audit import AuditLog
-from .directory.db import Directory, utcnow
-from .errors import DeviceRevoked, InvalidInput, NotFoundError
-from .keys.service import KeyService
+from ..audit import AuditLog
+from ..directory.db import Directory, utcnow
+from ..errors import DeviceRevoked, InvalidInput, NotFoundError
+from ..keys.service import KeyService
 
 
 class Devices:
