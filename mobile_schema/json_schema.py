@@ -34,6 +34,16 @@ def keyring_schema() -> dict:
     return _root(KeyringSchema, f"urn:sopu:schema:keyring:v{CURRENT_VERSION}")
 
 
+def object_schema(schema_cls: type[Schema]) -> dict:
+    """JSON Schema of any schema built from the contract's fields (the server's API
+    request bodies reuse them), its nested types in `$defs`: one verdict on both sides."""
+    defs: dict[str, dict] = {}
+    body = _object(schema_cls, defs)
+    if defs:
+        body["$defs"] = defs
+    return body
+
+
 def export_all() -> dict[str, dict]:
     """File name → schema, for every document type plus the envelope and the keyring."""
     files = {f"{name}.schema.json": document_schema(name) for name in sorted(DOC_TYPES)}

@@ -565,4 +565,4 @@ def test_http_errors_for_size_database_name_and_token(org, server, tmp_path):
         timeout=60,
     )
     assert too_big.status_code == 413, too_big.text
-    assert too_big.json()["error"] == "request_entity_too_large"
+    assert too_big.json()["error"] == "request_too_large"

@@ -9,6 +9,8 @@ a stable `code` saying exactly why.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 
 from mobile_schema import DocumentInvalid, validate_document, validate_envelope
@@ -18,6 +20,14 @@ STATUS_ORDER = ("pending", "assessment", "active", "closed")
 REVISION_FIELDS = ("_rev", "_revisions")
 TOMBSTONE_FIELDS = frozenset({"_id", "_rev", "_deleted", "_revisions"})
 SERVER_ONLY = ("merged_from", "merged_into")  # what the server's merge writes
+# Every integer a device sends is bounded: far above any real value, far below what
+# SQLite or a 64-bit client could not hold.
+MAX_KEY_VERSION = 1_000_000
+MAX_REVISION_POSITION = 999_999_999
+MAX_REVISION_HASH = 128  # hex digits; Sopu, CouchDB and PouchDB write 32
+# The canonical spelling `sync.revisions` takes, with both parts bounded.
+_REV = re.compile(r"([1-9][0-9]{0,8})-([0-9a-f]{1,128})")
+_REV_HASH = re.compile(r"[0-9a-f]{1,128}")
 
 
 class Rejected(Exception):
@@ -26,6 +36,40 @@ class Rejected(Exception):
         self.code = code
         self.reason = reason
         self.details = details
+
+
+def revision_problem(rev: object) -> str | None:
+    """Why `rev` is not a revision id the server takes (None if it is one)."""
+    if not isinstance(rev, str):
+        return "a revision id is a string"
+    if not _REV.fullmatch(rev):
+        return (
+            f"{shown(rev)} is not a revision id (N-hex: N from 1 to {MAX_REVISION_POSITION},"
+            f" up to {MAX_REVISION_HASH} lowercase hex digits)"
+        )
+    return None
+
+
+def revisions_problem(revisions: object) -> str | None:
+    """Why a `_revisions` value is not a revision path (None if it is one)."""
+    if not isinstance(revisions, dict):
+        return "_revisions must be an object with start and ids"
+    start, ids = revisions.get("start"), revisions.get("ids")
+    if not isinstance(start, int) or isinstance(start, bool):
+        return "_revisions.start must be an integer"
+    if not 1 <= start <= MAX_REVISION_POSITION:
+        return f"_revisions.start must be from 1 to {MAX_REVISION_POSITION}"
+    if not isinstance(ids, list) or not ids or len(ids) > start:
+        return "_revisions.ids must be a list of 1 to start revision hashes"
+    if not all(isinstance(i, str) and _REV_HASH.fullmatch(i) for i in ids):
+        return f"_revisions.ids holds up to {MAX_REVISION_HASH} lowercase hex digits each"
+    return None
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A client's value quoted in an error message (to the client only, never a log)."""
+    text = value if isinstance(value, str) else repr(value)
+    return json.dumps(text if len(text) <= limit else text[:limit] + "…")
 
 
 def rejection(doc_id: object, exc: Rejected) -> dict:
@@ -64,6 +108,7 @@ class PushChecker:
             raise Rejected("bad_request", "a document is a JSON object with an _id")
         if doc.get("type") == "keyring":
             raise Rejected("keyring_read_only", "keyrings are written by the server only")
+        self._revision_fields(doc, new_edits)
         reserved = [k for k in SERVER_ONLY if k in doc]
         if reserved:
             raise Rejected(
@@ -98,13 +143,38 @@ class PushChecker:
             )
         return Accepted(position, case_id, doc, None)
 
+    @staticmethod
+    def _revision_fields(doc: dict, new_edits: bool) -> None:
+        """`_rev` (and, replicated, `_revisions`) well formed and bounded: the parent
+        lookups below read them before the store does."""
+        problem = None if doc.get("_rev") is None else revision_problem(doc["_rev"])
+        if problem is None and not new_edits and doc.get("_revisions") is not None:
+            problem = revisions_problem(doc["_revisions"])
+        if problem:
+            raise Rejected("bad_request", f"document {shown(doc['_id'])}: {problem}")
+
     def _envelope(self, doc: dict) -> dict:
         try:
-            return validate_envelope(doc)
+            envelope = validate_envelope(doc)
         except DocumentInvalid as exc:
             raise Rejected(
                 "bad_envelope", str(exc), problems=[p.to_json() for p in exc.problems]
             ) from None
+        if envelope["key_version"] > MAX_KEY_VERSION:
+            message = f"key_version must be at most {MAX_KEY_VERSION}"
+            raise Rejected(
+                "bad_envelope",
+                f"{doc['_id']} /key_version: out_of_range: {message}",
+                problems=[
+                    {
+                        "doc_id": doc["_id"],
+                        "path": "/key_version",
+                        "code": "out_of_range",
+                        "message": message,
+                    }
+                ],
+            )
+        return envelope
 
     def _case(self, doc_id: str, case_id: str) -> str:
         if case_id not in self.assigned:

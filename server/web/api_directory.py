@@ -23,13 +23,13 @@ from mobile_schema.case import (
     ReferralSchema,
 )
 from mobile_schema.family import MemberSchema
-from mobile_schema.json_schema import document_schema
+from mobile_schema.json_schema import object_schema
 
 from ..casework.cases import in_force, may_manage_team
 from ..errors import Forbidden, InvalidInput
 from .context import person, person_required, site, today
 from .io import load
-from .openapi import documented
+from .openapi import documented, not_after, query_parameter
 
 bp = Blueprint("directory", __name__, url_prefix="/api")
 
@@ -104,22 +104,15 @@ class EndAssignmentSchema(StrictSchema):
     reason = f.choice(END_REASONS, required=False)
 
 
-# The OpenAPI description of the bodies built from the wire contract is the contract's
-# own JSON Schema export (apispec cannot translate its strict field types), trimmed to
-# what a client sends.
+# The OpenAPI description of these bodies is the wire contract's own JSON Schema export
+# of the very schemas above (apispec cannot translate the contract's strict field
+# types), nested types inlined: the document accepts exactly what the server accepts.
 
 
-def _contract_object(doc_type: str, names: tuple[str, ...]) -> dict:
-    """The JSON Schema of some fields of a document type, nested types inlined."""
-    schema = document_schema(doc_type)
-    defs = schema.get("$defs", {})
-    out = {
-        "type": "object",
-        "properties": {name: _inlined(schema["properties"][name], defs) for name in names},
-        "additionalProperties": False,
-        "required": [name for name in schema["required"] if name in names],
-    }
-    return out
+def _request_doc(schema_cls: type[StrictSchema], description: str) -> dict:
+    schema = object_schema(schema_cls)
+    defs = schema.pop("$defs", {})
+    return {**_inlined(schema, defs), "description": description}
 
 
 def _inlined(node: object, defs: dict) -> object:
@@ -133,33 +126,29 @@ def _inlined(node: object, defs: dict) -> object:
     return node
 
 
-def _family_body_doc() -> dict:
-    body = _contract_object("family", ("display_name", "members", "address"))
-    member = body["properties"]["members"]["items"]
-    member["required"] = [name for name in member["required"] if name != "id"]
-    return body
+def new_family_doc() -> dict:
+    doc = _request_doc(
+        NewFamilySchema, "A family document (minus what the server stamps) and its first case"
+    )
+    _not_in_the_future(doc["properties"]["first_case"]["properties"]["pending_since"])
+    return doc
 
 
-_ID_DOC = {"type": "string", "pattern": f.ID_PATTERN}
-_CASE_DETAILS_DOC = _contract_object(
-    "case", ("service_task", "pending_since", "referral", "special_support_need")
+def new_case_doc() -> dict:
+    doc = _request_doc(NewCaseSchema, "A new case of a family: what opening it needs")
+    _not_in_the_future(doc["properties"]["pending_since"])
+    return doc
+
+
+def _not_in_the_future(date_doc: dict) -> None:
+    """The server refuses a case pending since a future day (`casework.cases`)."""
+    date_doc["allOf"] = [{"pattern": not_after(today())}]
+    date_doc["description"] = "not after today"
+
+
+STATUS_QUERY = query_parameter(
+    "status", {"type": "string", "enum": list(STATUSES)}, "only cases in this status"
 )
-NEW_FAMILY_DOC = {
-    "type": "object",
-    "description": "A family document (minus what the server stamps) and its first case",
-    "properties": {
-        "team_id": {"anyOf": [_ID_DOC, {"type": "null"}]},
-        "family": _family_body_doc(),
-        "first_case": _CASE_DETAILS_DOC,
-    },
-    "additionalProperties": False,
-    "required": ["family", "first_case"],
-}
-NEW_CASE_DOC = {
-    **_CASE_DETAILS_DOC,
-    "properties": {"family_id": _ID_DOC, **_CASE_DETAILS_DOC["properties"]},
-    "required": ["family_id", *_CASE_DETAILS_DOC["required"]],
-}
 
 
 # ---------------------------------------------------------------- responses
@@ -227,10 +216,11 @@ def assignment_json(row: dict) -> dict:
 @person_required(*MANAGERS)
 @documented(
     "Create a family with its first case; the family document is sealed in that case",
-    request=NEW_FAMILY_DOC,
+    request=new_family_doc,
     response=CreatedFamilySchema,
     status=201,
     tag="directory",
+    errors=(404,),
 )
 def create_family():
     schema = NewFamilySchema()
@@ -250,6 +240,7 @@ def create_family():
     "A family with its latest family document (decrypted; the read is access-logged)",
     response=FamilyViewSchema,
     tag="directory",
+    errors=(403,),
 )
 def get_family(family_id: str):
     account = person()
@@ -283,10 +274,11 @@ def _team_of_new_family(account: dict, team_id: str | None) -> str:
 @person_required(*MANAGERS)
 @documented(
     "Open a case for a family (a copy of its latest family document goes with it)",
-    request=NEW_CASE_DOC,
+    request=new_case_doc,
     response=CaseViewSchema,
     status=201,
     tag="directory",
+    errors=(404, 409),
 )
 def create_case():
     schema = NewCaseSchema()
@@ -307,6 +299,7 @@ def create_case():
     response=CaseViewSchema,
     many=True,
     tag="directory",
+    query=(STATUS_QUERY,),
 )
 def list_cases():
     status = request.args.get("status")
@@ -322,6 +315,7 @@ def list_cases():
     "A case: directory metadata and the decrypted case document (the read is access-logged)",
     response=CaseViewSchema,
     tag="directory",
+    errors=(403,),
 )
 def get_case(case_id: str):
     case = _readable_case(case_id)
@@ -336,6 +330,7 @@ def get_case(case_id: str):
     request=CaseStatusSchema,
     response=CaseViewSchema,
     tag="directory",
+    errors=(409,),
 )
 def change_status(case_id: str):
     case = _managed_case(case_id)
@@ -359,6 +354,7 @@ def change_status(case_id: str):
     request=CloseCaseSchema,
     response=CaseViewSchema,
     tag="directory",
+    errors=(409,),
 )
 def close_case(case_id: str):
     case = _managed_case(case_id)
@@ -396,6 +392,7 @@ def _managed_case(case_id: str) -> dict:
     response=AssignmentViewSchema,
     status=201,
     tag="directory",
+    errors=(409,),
 )
 def assign(case_id: str):
     case = _managed_case(case_id)
@@ -419,6 +416,7 @@ def assign(case_id: str):
     response=AssignmentViewSchema,
     many=True,
     tag="directory",
+    errors=(403,),
 )
 def list_assignments(case_id: str):
     case = _readable_case(case_id)
@@ -432,6 +430,7 @@ def list_assignments(case_id: str):
     request=EndAssignmentSchema,
     response=AssignmentViewSchema,
     tag="directory",
+    errors=(409,),
 )
 def end_assignment(assignment_id: str):
     assignment = site().cases.assignment(assignment_id)

@@ -6,13 +6,16 @@ from flask import request
 from marshmallow import Schema, ValidationError
 
 from ..errors import InvalidInput
+from .hygiene import read_body
+from .json_body import parse_json
 
 
 def json_body() -> object:
-    data = request.get_json(silent=True)
-    if data is None:
+    """The JSON body, strictly parsed (`json_body.parse_json`: no duplicate keys, depth
+    limit); 413 past `max_request_size`."""
+    if not request.is_json:
         raise InvalidInput("expected a JSON request body (Content-Type: application/json)")
-    return data
+    return parse_json(read_body())
 
 
 def load(schema: Schema) -> dict:

@@ -2,7 +2,9 @@
 
 `<db>` is the worker's id; a device may open only its own worker's database (any other
 name is 404, as CouchDB answers for a database that does not exist). Shapes and status
-codes follow CouchDB; the work is in `server.gateway`.
+codes follow CouchDB; the work is in `server.gateway`. The device is authenticated
+first; then every query parameter and body goes through `sync_input`, so the gateway
+sees only well-typed, bounded values.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from sync.store import NotFound
 
-from ..errors import DeviceRevoked, InvalidInput
+from ..errors import DeviceRevoked, InvalidInput, RequestTooLarge
 from ..gateway.gateway import Gateway
+from . import sync_input
 from .context import device, site
+from .hygiene import read_body
+from .json_body import parse_json
+from .sync_input import ChangesOptions
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
-MAX_LONGPOLL = 60.0
 
 
 def gateway() -> Gateway:
@@ -33,27 +38,9 @@ def _own(db: str) -> dict:
     return current
 
 
-def _flag(name: str) -> bool:
-    return request.args.get(name, "false").lower() in ("true", "1")
-
-
-def _json_arg(name: str):
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if raw == "all":
-        return "all"
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        raise InvalidInput(f'{name} must be JSON or "all"') from None
-
-
 def _body() -> object:
-    data = request.get_json(silent=True, force=True)
-    if data is None:
-        raise InvalidInput("invalid UTF-8 JSON request body")
-    return data
+    """The JSON body, strictly parsed (`json_body`); 413 past `max_request_size`."""
+    return parse_json(read_body())
 
 
 @bp.route("/<db>", methods=["GET", "HEAD"], strict_slashes=False)
@@ -70,23 +57,17 @@ def create(db: str):
 @bp.route("/<db>/_changes", methods=["GET", "POST"])
 def changes(db: str):
     current = _own(db)
-    options = {
-        "since": request.args.get("since", 0),
-        "limit": int(request.args["limit"]) if "limit" in request.args else None,
-        "style": request.args.get("style", "main_only"),
-        "include_docs": _flag("include_docs"),
-    }
-    if options["style"] not in ("main_only", "all_docs"):
-        raise InvalidInput("style must be main_only or all_docs")
-    if request.args.get("feed") in ("longpoll", "continuous"):
+    options = sync_input.changes_options(request.args)
+    if options.feed in ("longpoll", "continuous"):
         return _longpoll(current, options)
-    return jsonify(gateway().changes(current, **options))
+    return jsonify(gateway().changes(current, **options.gateway_options()))
 
 
-def _longpoll(current: dict, options: dict) -> Response:
+def _longpoll(current: dict, changes: ChangesOptions) -> Response:
     """Wait for a change (or `timeout` ms, at most 60 s), sending `heartbeat` newlines."""
-    timeout = min(float(request.args.get("timeout", 60000)) / 1000, MAX_LONGPOLL)
-    heartbeat = float(request.args.get("heartbeat", 0)) / 1000 or None
+    timeout = changes.timeout_ms / 1000
+    heartbeat = changes.heartbeat_ms / 1000 if changes.heartbeat_ms else None
+    options = changes.gateway_options()
     first = gateway().changes(current, **options)
     if first["results"]:
         return jsonify(first)
@@ -111,37 +92,36 @@ def _longpoll(current: dict, options: dict) -> Response:
 
 @bp.post("/<db>/_revs_diff")
 def revs_diff(db: str):
-    body = _body()
-    if not isinstance(body, dict):
-        raise InvalidInput("_revs_diff takes {doc id: [revs]}")
-    return jsonify(gateway().revs_diff(_own(db), body))
+    current = _own(db)
+    return jsonify(gateway().revs_diff(current, sync_input.revs_diff_body(_body())))
 
 
 @bp.post("/<db>/_bulk_get")
 def bulk_get(db: str):
-    body = _body()
-    if not isinstance(body, dict) or not isinstance(body.get("docs"), list):
-        raise InvalidInput('_bulk_get takes {"docs": [{"id", "rev"?}]}')
-    return jsonify(gateway().bulk_get(_own(db), body["docs"], _flag("revs")))
+    current = _own(db)
+    asks = sync_input.bulk_get_body(_body())
+    return jsonify(gateway().bulk_get(current, asks, sync_input.flag(request.args, "revs")))
 
 
 @bp.post("/<db>/_bulk_docs")
 def bulk_docs(db: str):
-    body = _body()
-    if not isinstance(body, dict) or not isinstance(body.get("docs"), list):
-        raise InvalidInput('_bulk_docs takes {"docs": [...]}')
     try:
         current = _own(db)
     except DeviceRevoked as exc:
-        _quarantine(exc, body["docs"])
+        _quarantine(exc)
         raise
-    new_edits = body.get("new_edits", True) is not False
-    results = gateway().bulk_docs(current, body["docs"], new_edits)
+    docs, new_edits = sync_input.bulk_docs_body(_body())
+    results = gateway().bulk_docs(current, docs, new_edits)
     return jsonify(results), 201
 
 
-def _quarantine(exc: DeviceRevoked, docs: list) -> None:
-    """A revoked device's push is kept for a supervisor, never dropped."""
+def _quarantine(exc: DeviceRevoked) -> None:
+    """A revoked device's push is kept for a supervisor, never dropped. A body that
+    cannot be read keeps nothing, and the device still hears that it must wipe."""
+    try:
+        docs, _ = sync_input.bulk_docs_body(_body())
+    except (InvalidInput, RequestTooLarge):
+        return
     device_id = exc.details.get("device_id")
     owner = site().devices.get(device_id)["worker_id"] if device_id else None
     for doc in docs:
@@ -165,10 +145,9 @@ def get_local(db: str, local_id: str):
 
 @bp.put("/<db>/_local/<path:local_id>")
 def put_local(db: str, local_id: str):
-    body = _body()
-    if not isinstance(body, dict):
-        raise InvalidInput("a _local document is a JSON object")
-    return jsonify(gateway().put_local(_own(db), local_id, body)), 201
+    current = _own(db)
+    body = sync_input.object_body(_body(), "a _local document")
+    return jsonify(gateway().put_local(current, local_id, body)), 201
 
 
 @bp.delete("/<db>/_local/<path:local_id>")
@@ -179,12 +158,13 @@ def delete_local(db: str, local_id: str):
 @bp.get("/<db>/<doc_id>")
 def get_doc(db: str, doc_id: str):
     current = _own(db)
+    sync_input.flag(request.args, "latest")  # PouchDB sends it; leaves are the latest
     doc = gateway().get(
         current,
         doc_id,
-        rev=request.args.get("rev"),
-        revs=_flag("revs"),
-        open_revs=_json_arg("open_revs"),
+        rev=sync_input.rev(request.args, doc_id),
+        revs=sync_input.flag(request.args, "revs"),
+        open_revs=sync_input.open_revs(request.args, doc_id),
     )
     return jsonify(doc)
 
@@ -192,22 +172,24 @@ def get_doc(db: str, doc_id: str):
 @bp.delete("/<db>/<doc_id>")
 def delete_doc(db: str, doc_id: str):
     """DELETE /db/doc?rev=: a deletion, answered as CouchDB does (200 with the new rev)."""
-    if "rev" not in request.args:
+    current = _own(db)
+    rev = sync_input.rev(request.args, doc_id)
+    if rev is None:
         raise InvalidInput("DELETE needs ?rev= naming the revision to delete")
-    body = {"_id": doc_id, "_rev": request.args["rev"], "_deleted": True}
-    [result] = gateway().bulk_docs(_own(db), [body], new_edits=True)
+    body = {"_id": doc_id, "_rev": rev, "_deleted": True}
+    [result] = gateway().bulk_docs(current, [body], new_edits=True)
     return _written(result, 200)
 
 
 @bp.put("/<db>/<doc_id>")
 def put_doc(db: str, doc_id: str):
-    body = _body()
-    if not isinstance(body, dict):
-        raise InvalidInput("a document is a JSON object")
+    current = _own(db)
+    body = sync_input.object_body(_body(), "a document")
     body["_id"] = doc_id
-    if "rev" in request.args:
-        body["_rev"] = request.args["rev"]
-    [result] = gateway().bulk_docs(_own(db), [body], new_edits=True)
+    rev = sync_input.rev(request.args, doc_id)
+    if rev is not None:
+        body["_rev"] = rev
+    [result] = gateway().bulk_docs(current, [body], new_edits=True)
     return _written(result, 201)
 
 
