@@ -5,7 +5,7 @@ meets a list picks the item by its `id`, because items can be added and removed 
 two devices and only the id stays put. An editor that speaks this form lets a worker
 fix exactly the field an item names. A segment meeting a list selects the item whose
 `id` equals it, else the one item whose `id` starts with it (at least
-`ID_PREFIX_MIN` characters, so ids can be typed short), else a decimal index. The
+`ID_PREFIX_MIN` characters, so ids can be typed short), else a short decimal index. The
 leading `/` is optional; `~1` and `~0` stand for `/` and `~` as in RFC 6901.
 
 Every change works on a deep copy and returns the new document, so a failed edit
@@ -20,7 +20,7 @@ import secrets
 
 ID_PREFIX_MIN = 4
 WHOLE = "(document)"  # how the empty path reads in messages
-_INDEX = re.compile(r"[0-9]+")
+_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")  # canonical and short: an id is never an index
 
 
 class PathError(ValueError):

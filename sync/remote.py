@@ -4,11 +4,20 @@ Unlike `store.couch.CouchStore` (Sopu's own store on a CouchDB server: it comput
 revisions and keeps the revision archive), this is a thin client that sends exactly
 the requests a CouchDB replicator sends, with a bearer token. The reference device
 client replicates with it; it speaks to any CouchDB-protocol endpoint.
+
+Why it retries: on a phone connections drop mid-request, and a server whose store is
+down answers `503` with `Retry-After`. Every request the replicator sends is idempotent
+(reads, `_revs_diff`, `_bulk_get`, `_local` writes, `_bulk_docs` with new_edits=false),
+so a dropped connection or a 503 is retried a few times, honouring `Retry-After` up to
+`max_wait`; after that `Unavailable` is raised and the next replication resumes from
+its checkpoint. `_bulk_docs` with new_edits=true and `DELETE` are sent once: a retry of
+one the server did apply would be answered `conflict` or `not_found`.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -21,13 +30,24 @@ from .store.errors import (
     Conflict,
     DocumentTooLarge,
     Forbidden,
+    InsufficientStorage,
     NotFound,
     StoreError,
     Unavailable,
     Unsupported,
 )
 
-_STATUS = {400: BadRequest, 403: Forbidden, 404: NotFound, 409: Conflict, 413: DocumentTooLarge}
+_STATUS = {
+    400: BadRequest,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: DocumentTooLarge,
+    507: InsufficientStorage,
+}
+RETRIES = 3  # further attempts of an idempotent request
+BACKOFF = 0.2  # seconds before the first retry after a dropped connection; doubles
+MAX_WAIT = 10.0  # the longest `Retry-After` honoured before giving up for now
 
 
 class RemoteError(StoreError):
@@ -49,6 +69,8 @@ class RemoteDatabase(Database):
         token: Callable[[], str] | str | None = None,
         timeout: float = 60.0,
         session: requests.Session | None = None,
+        retries: int = RETRIES,
+        max_wait: float = MAX_WAIT,
     ):
         self.url = url.rstrip("/")
         self.name = self.url.rsplit("/", 1)[1]
@@ -56,6 +78,8 @@ class RemoteDatabase(Database):
         self._token = token
         self.timeout = timeout
         self.http = session or requests.Session()
+        self.retries = retries
+        self.max_wait = max_wait
 
     # ------------------------------------------------------------ transport
 
@@ -66,7 +90,22 @@ class RemoteDatabase(Database):
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def request(self, method: str, path: str = "", body: Any = None, **params) -> Any:
+    def request(
+        self, method: str, path: str = "", body: Any = None, retry: bool = True, **params
+    ) -> Any:
+        """One request; retried (see the module docstring) unless `retry` is False."""
+        attempts = 1 + (self.retries if retry else 0)
+        for attempt in range(attempts):
+            try:
+                return self._once(method, path, body, params)
+            except Unavailable as exc:
+                wait = BACKOFF * 2**attempt if exc.retry_after is None else exc.retry_after
+                if attempt + 1 == attempts or wait > self.max_wait:
+                    raise
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _once(self, method: str, path: str, body: Any, params: dict) -> Any:
         url = f"{self.url}/{path}" if path else self.url
         query = {k: _param(v) for k, v in params.items() if v is not None}
         try:
@@ -82,7 +121,9 @@ class RemoteDatabase(Database):
             raise Unavailable(f"{self.url} did not answer: {type(exc).__name__}") from None
         data = _json(response)
         if response.status_code >= 400:
-            raise _error(response.status_code, data)
+            raise _error(response.status_code, data, response.headers.get("Retry-After"))
+        if isinstance(data, dict) and data.get("error") == "bad_response":
+            raise Unavailable(f"{self.url} answered {response.status_code} without JSON")
         return data
 
     # ------------------------------------------------------------ the contract
@@ -91,7 +132,8 @@ class RemoteDatabase(Database):
         return self.request("GET")
 
     def bulk_docs(self, docs: list[Any], new_edits: bool = True) -> list[DocResult]:
-        return self.request("POST", "_bulk_docs", {"docs": docs, "new_edits": new_edits})
+        body = {"docs": docs, "new_edits": new_edits}
+        return self.request("POST", "_bulk_docs", body, retry=not new_edits)
 
     def changes(
         self,
@@ -143,7 +185,7 @@ class RemoteDatabase(Database):
         return self.request("PUT", f"_local/{quote(local_id, safe='')}", doc)
 
     def delete_local(self, local_id: str) -> None:
-        self.request("DELETE", f"_local/{quote(local_id, safe='')}")
+        self.request("DELETE", f"_local/{quote(local_id, safe='')}", retry=False)
 
     def archived(self, doc_id: str, rev: str) -> dict | None:
         return None  # a remote endpoint has no revision archive
@@ -164,8 +206,13 @@ def _json(response: requests.Response) -> Any:
         return {"error": "bad_response", "reason": response.text[:200]}
 
 
-def _error(status: int, body: Any) -> StoreError:
+def _error(status: int, body: Any, retry_after: str | None = None) -> StoreError:
     body = body if isinstance(body, dict) else {}
+    if status in (502, 503, 504):  # the server or its store is down for now
+        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
+        error = Unavailable(body.get("reason", f"HTTP {status}"), retry_after=wait)
+        error.body = body
+        return error
     cls = _STATUS.get(status)
     if cls is None:
         return RemoteError(status, body)

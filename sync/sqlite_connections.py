@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .store.errors import InsufficientStorage
+
 CRASH_SAFE = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000")
 
 
@@ -51,15 +53,25 @@ class ThreadConnections:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken at once (BEGIN IMMEDIATE) so writers queue instead
-        of deadlocking on a lock upgrade; rolled back on any error."""
+        of deadlocking on a lock upgrade; rolled back on any error, the COMMIT's too.
+
+        A full disk (SQLITE_FULL, also a `max_page_count` reached) is raised as
+        `InsufficientStorage`, with nothing of the transaction kept; SQLite may already
+        have rolled it back, and the connection stays usable for when there is room."""
         con = self.get()
-        con.execute("BEGIN IMMEDIATE")
         try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+                raise InsufficientStorage(f"{self.path.name} is full: {exc}") from None
             raise
-        con.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -173,3 +173,11 @@ def test_remove_then_get_raises(data):
     with pytest.raises(PathError):
         paths.get(changed, path)
     assert doc == original
+
+
+def test_an_id_made_of_digits_never_falls_back_to_an_index():
+    doc = {"items": [{"id": "0" * 32, "text": "a"}, {"id": "1" * 32, "text": "b"}]}
+    gone = paths.remove(doc, f"/items/{'0' * 32}")
+    with pytest.raises(PathError, match="no item"):
+        paths.get(gone, f"/items/{'0' * 32}")
+    assert paths.get(gone, "/items/0/text") == "b"  # a short index still works

@@ -201,15 +201,16 @@ class Resolver:
     def _write(self, case_id, doc_id, writes, deletions, rev: str, result) -> Resolution:
         """The merged revision first; the deletions only once it is stored."""
         db = self.site.store.database(database_name(case_id))
-        _stored(db.bulk_docs(writes, new_edits=False), doc_id)
-        if deletions:
-            _stored(db.bulk_docs(deletions, new_edits=False), doc_id)
-        amendments = []
-        for extra in result.extra_docs:
-            sealed = seal(validate_document(extra), self.site.keys.current(case_id))
-            if db.bulk_docs([sealed])[0].get("ok"):
-                amendments.append(extra["_id"])
-        self.site.heads.record(case_id, [doc_id, *amendments])
+        extra_ids = [extra["_id"] for extra in result.extra_docs]
+        with self.site.heads.writing(case_id, [doc_id, *extra_ids]):  # indexed first
+            _stored(db.bulk_docs(writes, new_edits=False), doc_id)
+            if deletions:
+                _stored(db.bulk_docs(deletions, new_edits=False), doc_id)
+            amendments = []
+            for extra in result.extra_docs:
+                sealed = seal(validate_document(extra), self.site.keys.current(case_id))
+                if db.bulk_docs([sealed])[0].get("ok"):
+                    amendments.append(extra["_id"])
         self.site.reconciliation.note(case_id, result.doc | {"_id": doc_id})
         return Resolution(doc_id, rev, len(result.collisions), amendments)
 

@@ -30,11 +30,15 @@ class Records:
         key = self.keys.current(case_id)
         checked = [validate_document(doc) | _rev(doc) for doc in docs]
         envelopes = [seal(doc, key) for doc in checked]
-        results = self.store.database(database_name(case_id)).bulk_docs(envelopes)
-        written = [r["id"] for r in results if r.get("ok")]
-        visits = {d["_id"]: d["starts_at"][:10] for d in checked if d["type"] == "visit"}
-        if written:
-            self.heads.record(case_id, written, {k: v for k, v in visits.items() if k in written})
+        db = self.store.database(database_name(case_id))
+        with self.heads.writing(case_id, [d["_id"] for d in checked]) as write:
+            results = db.bulk_docs(envelopes)
+            written = {r["id"] for r in results if r.get("ok")}
+            write.visits = {
+                d["_id"]: d["starts_at"][:10]
+                for d in checked
+                if d["type"] == "visit" and d["_id"] in written
+            }
         return results
 
     def read(self, case_id: str, doc_id: str) -> dict:

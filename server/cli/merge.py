@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..casework.merging import sweep
+from ..gateway import repair
 from .common import open_site
 
 
@@ -16,14 +17,20 @@ def merge() -> None:
 @merge.command("sweep")
 @click.pass_context
 def sweep_command(ctx: click.Context) -> None:
-    """Find conflicting documents in every case database and merge them."""
+    """Find conflicting documents in every case database and merge them; first, index
+    documents a crash left out of the gateway's bookkeeping (docs/adr/012)."""
     site = open_site(ctx)
     try:
+        repaired = repair.everything(site)
         total = site.directory.one("SELECT COUNT(*) AS n FROM cases")["n"]
         with click.progressbar(length=total, label="sweeping cases") as bar:
             merged = sweep(site, lambda done, _total: bar.update(1))
     finally:
         site.close()
+    click.echo(
+        f"indexed {repaired.documents} documents missing from the index; "
+        f"settled {repaired.settled} interrupted writes"
+    )
     collisions = sum(r.collisions for r in merged)
     amendments = sum(len(r.amendments) for r in merged)
     click.echo(

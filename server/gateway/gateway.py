@@ -22,7 +22,7 @@ from sync.store import NotFound, StoreError
 from ..casework.merging import MergeNotStored, Resolver
 from ..directory.db import utcnow
 from ..site import Site
-from . import tombstones
+from . import faults, tombstones
 from .feed import Cursors, State, plan, token
 from .push import Accepted, PushChecker, Rejected, rejection
 
@@ -172,8 +172,9 @@ class Gateway:
         )
         if row is None:
             return
-        ids = tombstones.resurrect(self._db(case_id))
-        self.heads.record(case_id, ids)
+        db = self._db(case_id)
+        with self.heads.writing(case_id, []):  # its documents are indexed already
+            tombstones.resurrect(db)
         with self.site.directory.transaction() as con:
             con.execute(
                 "DELETE FROM device_purges WHERE device_id = ? AND case_id = ?",
@@ -190,12 +191,17 @@ class Gateway:
     def revs_diff(self, device: dict, revs: dict[str, list[str]]) -> dict:
         """Which revisions the server lacks.
 
-        Documents the server already holds are compared with their case database even
-        when the case is no longer the worker's: a device must not re-send what it only
-        received (it would be refused and needlessly quarantined); only new work is
-        'missing', and then refused or accepted on push.
+        Documents of the worker's cases, and of cases this device held before, are
+        compared with their case database even when the case is no longer the worker's:
+        a device must not re-send what it only received (it would be refused and
+        needlessly quarantined); only new work is 'missing', and then refused or
+        accepted on push. Any other document is answered exactly as one that does not
+        exist (every revision missing), whatever its case holds: the answer never tells
+        a device what other cases contain.
         """
         known = self.heads.case_of(list(revs))
+        assigned = set(self.assigned(device))
+        held = self._held_before(device, set(known.values()) - assigned)
         rings = self.site.keyrings.by_doc_ids(device["id"], list(revs))
         by_case: dict[str, dict] = defaultdict(dict)
         out = {}
@@ -204,7 +210,7 @@ class Gateway:
                 missing = [r for r in wanted if r != rings[doc_id]["rev"]]
                 if missing:
                     out[doc_id] = {"missing": missing}
-            elif doc_id in known:
+            elif known.get(doc_id) in assigned or known.get(doc_id) in held:
                 by_case[known[doc_id]][doc_id] = wanted
             else:
                 out[doc_id] = {"missing": list(dict.fromkeys(wanted))}
@@ -212,11 +218,26 @@ class Gateway:
             try:
                 out.update(self._db(case_id).revs_diff(part))
             except NotFound:
-                out.update({d: {"missing": w} for d, w in part.items()})
-        assigned = set(self.assigned(device))
-        lost = {d: known[d] for d in out if d in known and known[d] not in assigned}
+                out.update({d: {"missing": list(dict.fromkeys(w))} for d, w in part.items()})
+        lost = {d: known[d] for d in out if known.get(d) in held}
         self._forget_purged_tombstones(out, lost)
         return out
+
+    def _held_before(self, device: dict, case_ids: set[str]) -> set[str]:
+        """Which of `case_ids` this device held: it was delivered or pushed documents of
+        them (the access log names the device), or the gateway purged them from it."""
+        ids, held = sorted(case_ids), set()
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            marks = ",".join("?" * len(chunk))
+            rows = self.site.directory.query(
+                f"SELECT case_id FROM access_log WHERE device_id = ? AND case_id IN ({marks})"
+                " UNION SELECT case_id FROM device_purges"
+                f" WHERE device_id = ? AND case_id IN ({marks})",
+                (device["id"], *chunk, device["id"], *chunk),
+            )
+            held.update(row["case_id"] for row in rows)
+        return held
 
     def _forget_purged_tombstones(self, diff: dict, lost: dict[str, str]) -> None:
         """Deletions the gateway made up for a purged case are not 'missing' here.
@@ -229,7 +250,7 @@ class Gateway:
                     tombstones.tombstone_rev(leaf["_rev"])
                     for leaf in tombstones.live_leaves(db, doc_id)
                 }
-            except StoreError:
+            except NotFound:  # an outage is an error: never ask for made-up deletions
                 continue
             missing = [r for r in diff[doc_id]["missing"] if r not in made_up]
             if missing:
@@ -356,38 +377,62 @@ class Gateway:
         return [r for r in results if r and "error" in r]
 
     def _write_case(self, device, case_id, items: list[Accepted], new_edits, results) -> None:
-        written = self._db(case_id).bulk_docs([i.envelope for i in items], new_edits=new_edits)
-        ok_ids, visits, finals, deleted = [], {}, [], {}
+        """Store one case's accepted documents, in the order that makes a kill at any
+        point harmless (docs/adr/012-index-before-store.md): the documents are indexed
+        (and replicated deletions' authors noted) before the store write, the case's
+        head moves after it."""
+        db = self._db(case_id)
+        worker, device_id = device["worker_id"], device["id"]
+        if not new_edits:  # the revisions are known before the write
+            self.site.deletions.record(case_id, worker, device_id, _deletions(items))
+        with self.heads.writing(case_id, [i.envelope["_id"] for i in items]) as write:
+            faults.crash_point("index_write")
+            written = db.bulk_docs([i.envelope for i in items], new_edits=new_edits)
+            faults.crash_point("store_write")
+            ok_ids, finals, deleted = self._outcome(case_id, items, written, results, write)
+        if not ok_ids:
+            return
+        if new_edits:
+            self.site.deletions.record(case_id, worker, device_id, deleted)
+        self.access(device, case_id, ok_ids, "push")
+        self._merge_after_push(device, case_id, ok_ids, finals)
+
+    def _outcome(self, case_id, items, written, results, write) -> tuple[list, list, dict]:
+        """Fill in the results of a case's write: ids stored, final notes edited, and
+        deletions by rev."""
+        ok_ids, finals, deleted = [], [], {}
         for item, result in zip(items, written, strict=True):
             results[item.index] = _as_denial(result)
             if "error" in result:
                 continue
             ok_ids.append(item.envelope["_id"])
-            visits.update(item.visits)
+            write.visits.update(item.visits)
             if item.plaintext is None:
                 deleted[item.envelope["_id"]] = result.get("rev") or item.envelope["_rev"]
             else:
                 self.site.reconciliation.note(case_id, item.plaintext)
             if item.final_parent is not None:
                 finals.append((item, result.get("rev") or item.envelope["_rev"]))
-        if ok_ids:
-            self.heads.record(case_id, ok_ids, visits)
-            self.site.deletions.record(case_id, device["worker_id"], device["id"], deleted)
-            self.access(device, case_id, ok_ids, "push")
-            self._merge_after_push(device, case_id, ok_ids, finals)
+        return ok_ids, finals, deleted
 
     def _merge_after_push(self, device, case_id: str, ok_ids: list[str], finals) -> None:
         """Resolve what this push made conflicting; amend final notes it edited.
 
         The push itself is stored whatever happens here: a merge that cannot be
-        written leaves the conflict as it was (nothing lost) and is retried by the
-        next push of the document or by `sopu merge sweep`."""
+        written — refused, or the store went away meanwhile — leaves the conflict as it
+        was (nothing lost), the push is answered as stored, and the merge is retried by
+        the next push of the document or by `sopu merge sweep`."""
         merged = []
         for item, rev in finals:
             doc_id = item.envelope["_id"]
             if self._merging(case_id, doc_id, self._restore, case_id, item, rev):
                 merged.append(doc_id)
-        for doc_id in self.resolver.conflicted(case_id, ok_ids):
+        try:
+            conflicted = self.resolver.conflicted(case_id, ok_ids)
+        except StoreError as exc:
+            self._merge_failed(case_id, "*", exc)
+            conflicted = []
+        for doc_id in conflicted:
             if self._merging(case_id, doc_id, self.resolver.resolve, case_id, doc_id):
                 merged.append(doc_id)
         if merged:
@@ -403,12 +448,15 @@ class Gateway:
     def _merging(self, case_id: str, doc_id: str, step, *args) -> bool:
         try:
             return step(*args) is not None
-        except (MergeError, MergeNotStored, DocumentInvalid, CryptoError) as exc:
-            log.error("could not merge %s in case %s: %s", doc_id, case_id, type(exc).__name__)
-            self.site.audit.record(
-                "gateway", "merge.failed", case_id, {"doc_id": doc_id, "error": type(exc).__name__}
-            )
+        except (MergeError, MergeNotStored, DocumentInvalid, CryptoError, StoreError) as exc:
+            self._merge_failed(case_id, doc_id, exc)
             return False
+
+    def _merge_failed(self, case_id: str, doc_id: str, exc: Exception) -> None:
+        log.error("could not merge %s in case %s: %s", doc_id, case_id, type(exc).__name__)
+        self.site.audit.record(
+            "gateway", "merge.failed", case_id, {"doc_id": doc_id, "error": type(exc).__name__}
+        )
 
     def _parent_plaintext(self, case_id: str, doc_id: str, rev: str) -> dict | None:
         envelope = self._db(case_id).archived(doc_id, rev)
@@ -454,6 +502,15 @@ class Gateway:
         if cursor.rowcount == 0:
             raise NotFound("missing")
         return {"ok": True, "id": f"_local/{local_id}", "rev": "0-0"}
+
+
+def _deletions(items: list[Accepted]) -> dict[str, str]:
+    """`{doc id: rev}` of the replicated deletions among `items`."""
+    return {
+        i.envelope["_id"]: i.envelope["_rev"]
+        for i in items
+        if i.plaintext is None and isinstance(i.envelope.get("_rev"), str)
+    }
 
 
 def _as_denial(result: dict) -> dict:

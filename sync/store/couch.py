@@ -149,9 +149,21 @@ def _store_error(exc: Exception, url: str) -> StoreError:
         state = (
             "kept failing" if isinstance(exc, requests.exceptions.RetryError) else "is unreachable"
         )
-        detail = f"{type(exc).__name__}: {str(exc)[:300]}"
-        return Unavailable(f"CouchDB server {url} {state}: {detail}")
-    return Unavailable(f"CouchDB server {url} answered nonsense: {exc}")
+        return Unavailable(f"CouchDB server {url} {state} ({_causes(exc)})")
+    return Unavailable(f"CouchDB server {url} answered nonsense ({_causes(exc)})")
+
+
+def _causes(exc: BaseException) -> str:
+    """The failure's types down its cause chain ("ConnectionError <- NewConnectionError"):
+    what went wrong, without the request's URL and values that its message quotes."""
+    chain: list[str] = []
+    while exc is not None and len(chain) < 4:
+        chain.append(type(exc).__name__)
+        nested = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc = exc.__cause__ or nested or getattr(exc, "reason", None)
+        if not isinstance(exc, BaseException):
+            break
+    return " <- ".join(chain)
 
 
 def is_missing_database(exc: StoreError) -> bool:
@@ -285,7 +297,11 @@ class CouchStore(Store):
         except ValueError as exc:  # the SDK's own argument checks
             raise BadRequest(str(exc)) from None
         if isinstance(result, requests.Response):
-            raise Unavailable(f"CouchDB server {self.url} answered non-JSON: {result.text[:200]}")
+            kind = result.headers.get("Content-Type", "no content type")
+            raise Unavailable(f"CouchDB server {self.url} answered non-JSON ({kind})")
+        if result is None and not getattr(operation, "__name__", "").startswith("head_"):
+            # An empty 2xx body: the server went away while answering.
+            raise Unavailable(f"CouchDB server {self.url} answered with an empty body")
         return result
 
     def request(self, method: str, path: str, params: dict | None = None, body: Any = None) -> Any:

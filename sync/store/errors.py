@@ -51,9 +51,22 @@ class Forbidden(StoreError):
 
 
 class Unavailable(StoreError):
-    """The backing server could not be reached or answered nonsense."""
+    """The backing server could not be reached or answered nonsense: try again later.
+
+    `retry_after` is the wait in seconds the other side asked for, if it said."""
 
     error, status = "service_unavailable", 503
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(StoreError):
+    """The store's disk (or its configured size limit) is full: nothing of the write
+    was kept. Writes work again once there is room; reads work meanwhile."""
+
+    error, status = "insufficient_storage", 507
 
 
 class Unsupported(StoreError):

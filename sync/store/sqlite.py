@@ -4,7 +4,9 @@ Why one file: the sync gateway reads across all the case databases a worker is
 assigned to, and a single WAL-mode file makes that one indexed query instead of
 opening hundreds of files. Why it is safe: every `bulk_docs` is one `BEGIN IMMEDIATE`
 transaction with `synchronous=FULL`, so an acknowledged write survives `kill -9` and a
-power cut, and an interrupted one leaves nothing half-written.
+power cut, and an interrupted one leaves nothing half-written. A full disk (or the
+store's own `max_size`) fails the whole transaction with `InsufficientStorage`; writes
+work again as soon as there is room.
 
 Tables: `dbs` (name, update_seq), `docs` (one row per document: its revision tree as
 JSON, winning rev, deleted flag, latest seq), `revs` (the body of every revision ever
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS locals (
 ) WITHOUT ROWID;
 """
 CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+UNLIMITED_PAGES = 2**32 - 2  # SQLite's largest max_page_count (it clamps to its own)
 
 
 def _dumps(value: Any) -> str:
@@ -80,6 +83,7 @@ class SQLiteStore(Store):
         directory: Path | str,
         max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
         revs_limit: int = 1000,
+        max_size: int | None = None,
     ):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -87,15 +91,36 @@ class SQLiteStore(Store):
         self.url = f"sqlite:///{self.directory}"
         self.max_document_size = max_document_size
         self.revs_limit = revs_limit
+        self._limited = False
+        self.max_size = max_size
         self._connections = ThreadConnections(self.path)
         self.connection().executescript(SCHEMA)
+        (self._page_size,) = self.connection().execute("PRAGMA page_size").fetchone()
+
+    @property
+    def max_size(self) -> int | None:
+        """The size in bytes past which writes are refused as if the disk were full
+        (None: only the disk's own size). May be changed while the store is open."""
+        return self._max_size
+
+    @max_size.setter
+    def max_size(self, value: int | None) -> None:
+        self._max_size = value
+        self._limited = self._limited or value is not None
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection."""
         return self._connections.get()
 
     def write(self):
-        """One write transaction (see `ThreadConnections.transaction`)."""
+        """One write transaction (see `ThreadConnections.transaction`); a write that
+        would grow the file past `max_size` bytes raises `InsufficientStorage`, as a
+        full disk does (SQLite's per-connection `max_page_count`, set before each write
+        so a changed limit applies to every thread's connection)."""
+        if self._limited:
+            size = self._max_size
+            pages = UNLIMITED_PAGES if size is None else max(1, size // self._page_size)
+            self.connection().execute(f"PRAGMA max_page_count = {pages}")
         return self._connections.transaction()
 
     def db_id(self, name: str, con: sqlite3.Connection | None = None) -> int:
