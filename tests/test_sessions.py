@@ -236,8 +236,11 @@ def test_the_absolute_lifetime_ends_a_session_however_busy(org, server, clock):
 
 def test_lifetime_and_idle_timeout_are_settings(org, tmp_path):
     config = load_config(
-        env={"SOPU_SESSION_LIFETIME": "600", "SOPU_SESSION_IDLE_TIMEOUT": "120",
-             "SOPU_DATA_DIR": str(tmp_path / "var")}
+        env={
+            "SOPU_SESSION_LIFETIME": "600",
+            "SOPU_SESSION_IDLE_TIMEOUT": "120",
+            "SOPU_DATA_DIR": str(tmp_path / "var"),
+        }
     )
     assert (config.session_lifetime, config.session_idle_timeout) == (600, 120)
     app = create_app(config, site=org.site)
@@ -261,3 +264,19 @@ def test_the_cookie_is_secure_when_a_trusted_proxy_says_the_client_used_https(or
         ).headers["Set-Cookie"]
     assert "Secure" not in plain and "Secure" in tls
     assert "HttpOnly" in tls and "SameSite=Lax" in tls
+
+
+def test_deactivating_an_account_wipes_its_devices(org, server, tmp_path):
+    from sync.device import Device, DeviceWiped
+
+    phone = Device(tmp_path / "phone", passphrase="1357", scrypt_n=2**10)
+    phone.enrol(server, "aino", PASSWORD, label="phone")
+    phone.pull()
+    assert phone.documents()  # the family's case is on the phone
+    admin = login(server, "admin")
+    admin.patch(f"{server}/api/accounts/{org.workers['aino']}", json={"active": False})
+    with pytest.raises(DeviceWiped):
+        phone.pull()
+    assert not phone.state_file.exists() and phone.documents() == []
+    [entry] = org.site.audit.entries(action="device.revoked")
+    assert entry.details["reason"] == "account deactivated"

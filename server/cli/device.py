@@ -58,9 +58,7 @@ from ..tools.fieldwork import (
 )
 from .edit_options import Inputs, edit_options
 
-NO_PIN = (
-    "no device PIN given and no terminal to ask on: use --pin or set SOPU_DEVICE_PIN"
-)
+NO_PIN = "no device PIN given and no terminal to ask on: use --pin or set SOPU_DEVICE_PIN"
 NO_PASSWORD = "no password given: type it at the prompt, or give it on standard input"
 REVOKED = (
     "this device was revoked and has been wiped: its documents, keys and tokens are "
@@ -179,6 +177,19 @@ def _refused(exc: RemoteError) -> str:
         return "login failed: unknown username or wrong password"
     if exc.error == "unauthenticated":
         return "the server does not know this device any more (unauthenticated): enrol again"
+    if exc.error == "refresh_reused":
+        return (
+            "this device's tokens were revoked because its refresh token was used twice "
+            "(a copy of the device?): tell an administrator, and enrol again with "
+            "another --home"
+        )
+    if exc.error == "login_throttled":
+        wait = exc.body.get("retry_after")
+        return (
+            f"too many failed logins from here: try again in {wait} s"
+            if wait
+            else ("too many failed logins from here: try again later")
+        )
     return f"the server refused: {exc.error}: {exc.reason}"
 
 

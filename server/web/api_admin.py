@@ -93,7 +93,7 @@ def create_account():
 @person_required("admin")
 @documented(
     "Change an account's role, active flag or password (each optional); every session of"
-    " that person ends",
+    " that person ends, and deactivating also revokes (and so wipes) their devices",
     request=AccountChangeSchema,
     response=AccountSchema,
     tag="admin",
@@ -110,7 +110,19 @@ def change_account(worker_id: str):
         accounts.set_role(worker_id, data["role"], actor)
     if "active" in data:
         accounts.set_active(worker_id, data["active"], actor)
+        if not data["active"]:
+            _revoke_devices(worker_id, actor)
     return jsonify(AccountSchema().dump(accounts.get(worker_id)))
+
+
+def _revoke_devices(worker_id: str, actor: str) -> None:
+    """Someone who no longer works here keeps no client data on a phone: each device
+    wipes itself at its next request, and the cases it held get new keys."""
+    cases = site().cases.of_worker(worker_id)
+    for device in site().devices.of_worker(worker_id):
+        if not device["revoked_at"]:
+            site().devices.revoke(device["id"], actor, "account deactivated", cases)
+            site().keyrings.refresh(device["id"], [])
 
 
 @bp.get("/accounts")
