@@ -71,3 +71,26 @@ def test_a_case_held_before_is_still_compared(server, org):
     # another device of the same worker never held the case: it learns nothing
     other = enrolled(server, "aino")
     assert other.post(f"{db}/_revs_diff", json={held: [rev]}).json() == {held: {"missing": [rev]}}
+
+
+def test_bulk_get_serves_made_up_deletions_only_of_cases_this_device_held(server, org):
+    from server.gateway.tombstones import tombstone_rev
+
+    device = enrolled(server, "aino")
+    db = f"{server}/sync/{org.workers['aino']}"
+    device.get(f"{db}/_changes", params={"include_docs": "true"})  # this device held it
+    case_id = org.cases["was_mine"]
+    held = org.docs["was_mine"][2]
+    [assignment] = org.site.cases.assignments(case_id)
+    org.site.cases.end_assignment(assignment["id"], "admin")
+    leaf = org.site.store.database(f"case-{case_id}").get(held)["_rev"]
+    ask = {"docs": [{"id": held, "rev": tombstone_rev(leaf)}]}
+    [found] = device.post(f"{db}/_bulk_get", json=ask).json()["results"]
+    assert found["docs"][0]["ok"]["_deleted"] is True  # the purge it must receive
+    theirs = org.docs["theirs"][2]
+    rev = org.site.store.database(f"case-{org.cases['theirs']}").get(theirs)["_rev"]
+    probe = {"docs": [{"id": theirs, "rev": tombstone_rev(rev)}]}
+    [answer] = device.post(f"{db}/_bulk_get", json=probe).json()["results"]
+    assert answer["docs"][0]["error"]["error"] == "not_found"  # learns nothing of it
+    [other] = enrolled(server, "aino").post(f"{db}/_bulk_get", json=ask).json()["results"]
+    assert other["docs"][0]["error"]["error"] == "not_found"

@@ -263,7 +263,9 @@ class Gateway:
         documents costs a few store calls per batch."""
         ids = [r.get("id") for r in requests if isinstance(r, dict)]
         routed = self._route(device, [i for i in ids if isinstance(i, str)])
-        purged = self.heads.case_of([i for i in ids if isinstance(i, str) and i not in routed])
+        others = self.heads.case_of([i for i in ids if isinstance(i, str) and i not in routed])
+        held = self._held_before(device, set(others.values()))  # only its own purged cases
+        purged = {doc_id: case for doc_id, case in others.items() if case in held}
         rings = self.site.keyrings.by_doc_ids(device["id"], [i for i in ids if i not in routed])
         fetched = self._fetch_by_case(requests, routed, revs)
         results, delivered = [], defaultdict(list)
