@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Quick start: install Sopu into .venv, seed the demo organisation on the embedded
-# store (./var), and serve it on http://127.0.0.1:8000 (logins are printed).
+# Quick start: install Sopu into .venv and the web's CSS (hds-core, npm), seed the demo
+# organisation on the embedded store (./var), and serve it on http://127.0.0.1:8000
+# (logins are printed; the supervisor web is at /).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,5 +10,6 @@ PYTHON=${PYTHON:-python3}
   || { echo "Sopu needs Python 3.11 or newer ($PYTHON is older)" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # hds-core for the web's CSS
 .venv/bin/sopu seed-demo
 exec .venv/bin/sopu serve "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs from this repository's own files, then run it:
 # the Python package with its [test] extra in .venv, the pinned npm test peers
-# (pouchdb-server, pouchdb), then ruff, the import contracts and pytest.
+# (pouchdb-server, pouchdb, hds-core, axe-core), Debian's chromium for the browser tests
+# when it is missing, then ruff, the import contracts and pytest.
 # Extra arguments go to pytest, e.g. `scripts/test.sh -k revisions -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,13 @@ echo "== installing Python packages into .venv"
 if [ -f package-lock.json ]; then
   echo "== installing pinned npm test peers"
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium (the browser tests drive it headless)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 echo "== ruff"

@@ -24,7 +24,10 @@ CHAIN = HashChain(
     "access_log",
     ("at", "worker_id", "device_id", "case_id", "doc_ids", "action"),
     frozenset({"doc_ids"}),
+    optional=("purpose",),
 )
+# Why client data was shown on the web (what the legal record names); a stable code.
+PURPOSES = ("case_work", "supervision", "reconciliation", "integration", "client_report")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Access:
     action: str
     prev_hash: str
     hash: str
+    purpose: str | None = None
 
 
 class AccessLog:
@@ -52,11 +56,15 @@ class AccessLog:
         action: str = "read",
         device_id: str | None = None,
         con=None,
+        purpose: str | None = None,
     ) -> Access:
-        """Append one access (inside the caller's transaction if `con` is given)."""
+        """Append one access (inside the caller's transaction if `con` is given); a read
+        on the web names its `purpose` (one of PURPOSES)."""
         if con is None:
             with self.directory.transaction() as own:
-                return self.record(worker_id, case_id, doc_ids, action, device_id, own)
+                return self.record(
+                    worker_id, case_id, doc_ids, action, device_id, own, purpose=purpose
+                )
         values = {
             "at": utcnow(),
             "worker_id": worker_id,
@@ -64,6 +72,7 @@ class AccessLog:
             "case_id": case_id,
             "doc_ids": sorted(set(doc_ids)),
             "action": action,
+            "purpose": purpose,
         }
         _check(values)
         return Access(**CHAIN.append(con, values))
@@ -89,6 +98,8 @@ def _check(values: dict) -> None:
     """Only ids and known actions get in: a slip can never write client data here."""
     if values["action"] not in ACTIONS:
         raise ValueError(f"access action must be one of {', '.join(ACTIONS)}")
+    if values["purpose"] not in (None, *PURPOSES):
+        raise ValueError(f"access purpose must be one of {', '.join(PURPOSES)}")
     ids = [values["worker_id"], values["case_id"], *values["doc_ids"]]
     if values["device_id"] is not None:
         ids.append(values["device_id"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import http_errors
+from . import http_errors, ui
 from .casework.expiry import DailyExpiry
 from .config import Config, load_config
 from .gateway import repair
@@ -75,6 +75,7 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
     _expire_assignments_daily(app, site)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    ui.register(app)
     http_errors.register(app)
     app.add_url_rule("/api/openapi.json", "openapi", lambda: jsonify(build_spec(app)))
     app.add_url_rule("/health", "health", lambda: jsonify({"ok": True}))

@@ -12,6 +12,8 @@
     session_idle_timeout = 1800              # SOPU_SESSION_IDLE_TIMEOUT (s without use)
     trusted_proxies = 0                      # SOPU_TRUSTED_PROXIES (proxies in front whose
                                              # X-Forwarded-For names the client address)
+    ui_assets = "node_modules/hds-core/lib"  # SOPU_UI_ASSETS (the Helsinki Design System's
+                                             # CSS, from `npm ci`)
 
 The file is given with `sopu --config FILE` or SOPU_CONFIG. Unknown keys are an error,
 so a typo never silently falls back to a default.
@@ -43,10 +45,12 @@ class Config:
     session_lifetime: int = 12 * 3600
     session_idle_timeout: int = 30 * 60
     trusted_proxies: int = 0
+    ui_assets: Path = Path(__file__).resolve().parents[1] / "node_modules" / "hds-core" / "lib"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
+        self.ui_assets = Path(self.ui_assets)
         if not self.store_url:
             self.store_url = f"sqlite:///{self.data_dir / 'store'}"
         self.directory = Path(self.directory or self.data_dir / "directory.sqlite3")
@@ -71,6 +75,7 @@ _TYPES = {
     "session_lifetime": int,
     "session_idle_timeout": int,
     "trusted_proxies": int,
+    "ui_assets": Path,
 }
 
 

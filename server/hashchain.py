@@ -38,19 +38,27 @@ class HashChain:
     table: str
     columns: tuple[str, ...]
     json_columns: frozenset[str] = frozenset()
+    optional: tuple[str, ...] = ()  # added later: hashed only when set, so old rows verify
 
     def append(self, con: sqlite3.Connection, values: dict) -> dict:
         """Insert one row after the last one (call inside a write transaction)."""
         last = con.execute(f"SELECT hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
         prev = last[0] if last else GENESIS
-        digest = link_hash(prev, [values[c] for c in self.columns])
-        names = ", ".join(self.columns)
-        marks = ", ".join("?" * (len(self.columns) + 2))
+        values = {**{c: None for c in self.optional}, **values}
+        digest = link_hash(prev, self._hashed(values))
+        columns = (*self.columns, *self.optional)
+        names = ", ".join(columns)
+        marks = ", ".join("?" * (len(columns) + 2))
         cursor = con.execute(
             f"INSERT INTO {self.table} ({names}, prev_hash, hash) VALUES ({marks})",
-            (*(self._stored(c, values[c]) for c in self.columns), prev, digest),
+            (*(self._stored(c, values[c]) for c in columns), prev, digest),
         )
         return {"seq": cursor.lastrowid, **values, "prev_hash": prev, "hash": digest}
+
+    def _hashed(self, values: dict) -> list:
+        """The values a row's hash covers: the columns, then any optional one that is set."""
+        extra = {c: values.get(c) for c in self.optional if values.get(c) is not None}
+        return [values[c] for c in self.columns] + ([extra] if extra else [])
 
     def rows(self, directory: Directory, where: str = "", params: tuple = ()) -> list[dict]:
         """Rows in chain order, JSON columns decoded; `where` is a fixed SQL condition."""
@@ -61,7 +69,7 @@ class HashChain:
         """None if the chain is intact, else the seq of the first row that is not."""
         prev = GENESIS
         for row in self.rows(directory):
-            expected = link_hash(prev, [row[c] for c in self.columns])
+            expected = link_hash(prev, self._hashed(row))
             if row["prev_hash"] != prev or row["hash"] != expected:
                 return row["seq"]
             prev = row["hash"]

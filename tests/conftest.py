@@ -117,6 +117,29 @@ def db(store, new_db_name):
     return store.create_database(new_db_name())
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole test session (tests/support/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import launch
+
+    with sync_playwright() as playwright:
+        instance = launch(playwright)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page per test (its own cookies), able to inject
+    axe-core despite the pages' Content-Security-Policy."""
+    context = browser.new_context(bypass_csp=True, locale="fi-FI")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 @pytest.fixture
 def org(tmp_path):
     """An empty organisation (`tests.support.org.Org`) on a fresh SQLite site. A test

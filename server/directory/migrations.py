@@ -165,4 +165,10 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX quarantine_once ON quarantine (device_id, COALESCE(doc_id, ''), rev);
     CREATE INDEX access_log_by_device ON access_log (device_id, case_id);
     """,
+    # 7: the supervisor web: why client data was shown (the access log's purpose) and
+    # each person's language (fi, sv, en)
+    """
+    ALTER TABLE access_log ADD COLUMN purpose TEXT;
+    ALTER TABLE workers ADD COLUMN language TEXT;
+    """,
 ]

@@ -119,6 +119,12 @@ class Accounts:
             worker_id, actor, "account.password_changed", "password_hash", hash_password(password)
         )
 
+    def set_language(self, worker_id: str, language: str) -> None:
+        """The language the supervisor web speaks to this person (their own choice;
+        nothing about what they may do changes, so sessions stay)."""
+        with self.directory.transaction() as con:
+            con.execute("UPDATE workers SET language = ? WHERE id = ?", (language, worker_id))
+
     def set_role(self, worker_id: str, role: str, actor: str) -> None:
         """Another role; every session of the person ends."""
         _check_role(role)

@@ -53,7 +53,7 @@ def account_json(account: dict) -> dict:
 def login():
     data = load(LoginSchema())
     account = site().accounts.authenticate(data["username"], data["password"], client_address())
-    return _with_new_session(jsonify(account_json(account)), account["id"])
+    return with_new_session(jsonify(account_json(account)), account["id"])
 
 
 @bp.post("/logout")
@@ -89,10 +89,10 @@ def change_password():
     site().accounts.change_own_password(
         account["id"], data["current_password"], data["new_password"], client_address()
     )
-    return _with_new_session(jsonify(account_json(account)), account["id"])
+    return with_new_session(jsonify(account_json(account)), account["id"])
 
 
-def _with_new_session(response: Response, worker_id: str) -> Response:
+def with_new_session(response: Response, worker_id: str) -> Response:
     """Start a session (ending the one the client showed) and set its cookie: HttpOnly,
     and Secure whenever the client came over HTTPS (directly or through a trusted proxy)."""
     new_id = sessions().start(worker_id, replacing=current_session_id())
