@@ -6,11 +6,12 @@ The same accounts, throttling and server-side sessions as `/api/login`
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit
 
 from flask import make_response, redirect, request
 
-from ..errors import InvalidCredentials, LoginThrottled
+from ..errors import InvalidCredentials, LoginThrottled, Unauthenticated
 from ..web.api_session import with_new_session
 from ..web.context import SESSION_COOKIE, client_address, person, sessions, site
 from ..web.context import session_id as current_session_id
@@ -62,10 +63,8 @@ def language():
     response = make_response(redirect(_local(request.form.get("back")) or "/", 303))
     response.set_cookie(i18n.COOKIE, chosen, max_age=365 * 86400, path="/", samesite="Lax")
     if current_session_id():
-        try:
+        with contextlib.suppress(Unauthenticated):  # logged out meanwhile: the cookie will do
             site().accounts.set_language(person()["id"], chosen)
-        except Exception:  # noqa: BLE001 - not logged in any more: the cookie is enough
-            pass
     return response
 
 

@@ -12,9 +12,9 @@ from flask import Blueprint, current_app, g, redirect, request, send_from_direct
 from werkzeug.exceptions import NotFound
 
 from ..errors import Forbidden, NotFoundError, Unauthenticated
+from ..web.context import person
 from . import i18n, security
 from .i18n import _
-from ..web.context import person
 from .pages import render
 
 bp = Blueprint(
@@ -59,7 +59,7 @@ def _speak() -> None:
     if "ui_language" not in g:
         try:
             i18n.choose(person())
-        except Exception:  # noqa: BLE001 - not logged in: the browser's language
+        except Unauthenticated:  # not logged in: the browser's language
             i18n.choose(None)
 
 

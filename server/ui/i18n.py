@@ -83,6 +83,6 @@ def ngettext(singular: str, plural: str, n: int, **variables) -> str:
 _ = gettext
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "translate later"
+def N_(message: str) -> str:  # gettext's name for "translate later"
     """Mark a string for translation where it is defined; `gettext` it where shown."""
     return message

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from flask import render_template
 
+from ..errors import Unauthenticated
 from ..web.context import person, site
 from . import i18n
 
@@ -28,7 +29,7 @@ def render(template: str, status: int = 200, **context):
 def _me() -> dict | None:
     try:
         return person()
-    except Exception:  # noqa: BLE001 - a page without a logged-in person (login, errors)
+    except Unauthenticated:  # a page without a logged-in person (login, errors)
         return None
 
 
