@@ -16,6 +16,7 @@ from .audit import AuditLog
 from .casework.cases import Cases, Casework
 from .casework.deletions import Deletions
 from .casework.families import Families
+from .casework.note_states import NoteStates
 from .casework.quarantine import Quarantine
 from .casework.reconciliation import Reconciliation
 from .casework.records import Records
@@ -47,6 +48,7 @@ class Site:
     casework: Casework
     families: Families
     deletions: Deletions
+    notes: NoteStates
 
     @classmethod
     def open(
@@ -69,7 +71,8 @@ class Site:
         keys = KeyService(directory, keks, audit)
         heads = Heads(directory)
         cases = Cases(directory, store, keys, audit)
-        records = Records(store, keys, heads)
+        notes = NoteStates(directory, store, keys)
+        records = Records(store, keys, heads, notes)
         access_log = AccessLog(directory)
         casework = Casework(cases, records, access_log, directory)
         return cls(
@@ -89,6 +92,7 @@ class Site:
             casework=casework,
             families=Families(directory, cases, casework, records, access_log, audit),
             deletions=Deletions(directory),
+            notes=notes,
         )
 
     def close(self) -> None:

@@ -46,6 +46,16 @@ class Deletions:
         )
         return [(row["rev"], row["worker_id"], row["received_at"]) for row in rows]
 
+    def of_document(self, case_id: str, doc_id: str) -> dict[str, tuple[str, str]]:
+        """Deletion rev → (worker id, received at) of a document's pushed deletions, for
+        its history (two workers who deleted the same revision: the first to push)."""
+        rows = self.directory.query(
+            "SELECT rev, worker_id, received_at FROM deletions WHERE case_id = ? AND doc_id = ?"
+            " ORDER BY received_at DESC, worker_id DESC",
+            (case_id, doc_id),
+        )
+        return {row["rev"]: (row["worker_id"], row["received_at"]) for row in rows}
+
     def merged(self, case_id: str, doc_id: str, reported: list[tuple[str, str]], rev: str) -> None:
         """The merge `rev` reported these (deletion rev, worker) pairs."""
         with self.directory.transaction() as con:

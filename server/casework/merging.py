@@ -212,6 +212,8 @@ class Resolver:
                 if db.bulk_docs([sealed])[0].get("ok"):
                     amendments.append(extra["_id"])
         self.site.reconciliation.note(case_id, result.doc | {"_id": doc_id})
+        written = [e for e in result.extra_docs if e["_id"] in amendments]
+        self.site.notes.note(case_id, [result.doc | {"_id": doc_id}, *written])
         return Resolution(doc_id, rev, len(result.collisions), amendments)
 
 

@@ -14,18 +14,23 @@ from sync.store import Store
 
 from ..gateway.heads import Heads
 from ..keys.service import KeyService
+from .note_states import NoteStates
 
 
 class Records:
-    def __init__(self, store: Store, keys: KeyService, heads: Heads):
+    def __init__(
+        self, store: Store, keys: KeyService, heads: Heads, notes: NoteStates | None = None
+    ):
         self.store = store
         self.keys = keys
         self.heads = heads
+        self.notes = notes
 
     def write(self, case_id: str, docs: list[dict]) -> list[dict]:
         """Validate, seal with the case's current key, and store; per-doc results.
 
-        Written documents are noted in the sync heads, so devices pick them up.
+        Written documents are noted in the sync heads, so devices pick them up, and
+        written notes in the note index (`note_states`).
         """
         key = self.keys.current(case_id)
         checked = [validate_document(doc) | _rev(doc) for doc in docs]
@@ -39,6 +44,8 @@ class Records:
                 for d in checked
                 if d["type"] == "visit" and d["_id"] in written
             }
+        if self.notes is not None:
+            self.notes.note(case_id, [d for d in checked if d["_id"] in written])
         return results
 
     def read(self, case_id: str, doc_id: str) -> dict:

@@ -171,4 +171,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE access_log ADD COLUMN purpose TEXT;
     ALTER TABLE workers ADD COLUMN language TEXT;
     """,
+    # 8: the team overview: each device's last sync (filled from the access log for the
+    # devices that synced before), and the state, author and day of every note, kept
+    # where the server sees a note's plaintext (casework/note_states.py); cases older
+    # than this migration are indexed once, lazily, when their notes are first counted
+    """
+    ALTER TABLE devices ADD COLUMN last_sync_at TEXT;
+    UPDATE devices SET last_sync_at = (
+        SELECT MAX(at) FROM access_log WHERE access_log.device_id = devices.id
+    );
+    CREATE TABLE note_states (
+        case_id TEXT NOT NULL, doc_id TEXT NOT NULL, author TEXT NOT NULL,
+        state TEXT NOT NULL, occurred_on TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (case_id, doc_id)
+    );
+    CREATE INDEX note_states_drafts ON note_states (state, occurred_on);
+    CREATE TABLE note_states_cases (case_id TEXT PRIMARY KEY, indexed_at TEXT NOT NULL);
+    CREATE TABLE note_states_since (at TEXT NOT NULL);
+    INSERT INTO note_states_since (at) VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+    """,
 ]

@@ -401,8 +401,8 @@ class Gateway:
 
     def _outcome(self, case_id, items, written, results, write) -> tuple[list, list, dict]:
         """Fill in the results of a case's write: ids stored, final notes edited, and
-        deletions by rev."""
-        ok_ids, finals, deleted = [], [], {}
+        deletions by rev; the reconciliation and note indexes follow what was stored."""
+        ok_ids, finals, deleted, seen = [], [], {}, []
         for item, result in zip(items, written, strict=True):
             results[item.index] = _as_denial(result)
             if "error" in result:
@@ -413,8 +413,11 @@ class Gateway:
                 deleted[item.envelope["_id"]] = result.get("rev") or item.envelope["_rev"]
             else:
                 self.site.reconciliation.note(case_id, item.plaintext)
+                seen.append(item.plaintext)
             if item.final_parent is not None:
                 finals.append((item, result.get("rev") or item.envelope["_rev"]))
+        self.site.notes.forget(case_id, deleted)
+        self.site.notes.note(case_id, seen)
         return ok_ids, finals, deleted
 
     def _merge_after_push(self, device, case_id: str, ok_ids: list[str], finals) -> None:

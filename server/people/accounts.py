@@ -81,6 +81,15 @@ class Accounts:
             raise NotFoundError(f"no account {username}")
         return dict(row)
 
+    def instructors(self, team_id: str | None) -> list[dict]:
+        """The team's active instructors (role `worker`), by name: who can be assigned."""
+        rows = self.directory.query(
+            "SELECT * FROM workers WHERE team_id = ? AND role = 'worker' AND active = 1"
+            " ORDER BY display_name, id",
+            (team_id,),
+        )
+        return [dict(row) for row in rows]
+
     def authenticate(self, username: str, password: str, address: str | None = None) -> dict:
         """The active account with this password, or InvalidCredentials; LoginThrottled
         when this address has failed too often for this username, or for any.

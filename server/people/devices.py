@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime, timedelta
 
 from sync.crypto import DevicePublicKey, MalformedEnvelope
 
@@ -16,6 +17,10 @@ from ..audit import AuditLog
 from ..directory.db import Directory, utcnow
 from ..errors import DeviceRevoked, InvalidInput, NotFoundError
 from ..keys.service import KeyService
+
+# How stale `last_sync_at` may get before a request writes it again: a sync is dozens
+# of requests, and the overview shows the minute, so one write a minute is enough.
+SYNC_MARK_EVERY = timedelta(minutes=1)
 
 
 class Devices:
@@ -71,6 +76,16 @@ class Devices:
             )
         return device
 
+    def mark_synced(self, device: dict) -> None:
+        """The device is syncing now (`last_sync_at`, for the overview and /devices);
+        written at most once a minute per device."""
+        now = utcnow()
+        last = device.get("last_sync_at")
+        if last and _parsed(now) - _parsed(last) < SYNC_MARK_EVERY:
+            return
+        with self.directory.transaction() as con:
+            con.execute("UPDATE devices SET last_sync_at = ? WHERE id = ?", (now, device["id"]))
+
     def revoke(self, device_id: str, actor: str, reason: str, case_ids: list[str]) -> dict:
         """Revoke a device; `case_ids` are the cases it could reach (their keys rotate)."""
         with self.directory.transaction() as con:
@@ -91,3 +106,7 @@ class Devices:
                 con,
             )
         return self.get(device_id)
+
+
+def _parsed(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))

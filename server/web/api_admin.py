@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 
-from ..errors import Forbidden, NotFoundError
+from ..people.administration import change_account as apply_change
+from ..people.administration import create_account as new_account
 from .api_session import AccountSchema
 from .context import person, person_required, site
 from .io import load
@@ -74,18 +75,7 @@ def list_teams():
 )
 def create_account():
     data = load(NewAccountSchema())
-    if data["team_id"] and not site().directory.one(
-        "SELECT 1 FROM teams WHERE id = ?", (data["team_id"],)
-    ):
-        raise NotFoundError(f"no team {data['team_id']}", field="team_id")
-    worker_id = site().accounts.create(
-        data["username"],
-        data["display_name"],
-        data["role"],
-        person()["id"],
-        team_id=data["team_id"],
-        password=data["password"],
-    )
+    worker_id = new_account(site(), person()["id"], **data)
     return jsonify(AccountSchema().dump(site().accounts.get(worker_id))), 201
 
 
@@ -100,29 +90,8 @@ def create_account():
 )
 def change_account(worker_id: str):
     data = load(AccountChangeSchema())
-    actor, accounts = person()["id"], site().accounts
-    if worker_id == actor and ("role" in data or data.get("active") is False):
-        raise Forbidden("administrators cannot change their own role or deactivate themselves")
-    accounts.get(worker_id)
-    if "password" in data:
-        accounts.set_password(worker_id, data["password"], actor)
-    if "role" in data:
-        accounts.set_role(worker_id, data["role"], actor)
-    if "active" in data:
-        accounts.set_active(worker_id, data["active"], actor)
-        if not data["active"]:
-            _revoke_devices(worker_id, actor)
-    return jsonify(AccountSchema().dump(accounts.get(worker_id)))
-
-
-def _revoke_devices(worker_id: str, actor: str) -> None:
-    """Someone who no longer works here keeps no client data on a phone: each device
-    wipes itself at its next request, and the cases it held get new keys."""
-    cases = site().cases.of_worker(worker_id)
-    for device in site().devices.of_worker(worker_id):
-        if not device["revoked_at"]:
-            site().devices.revoke(device["id"], actor, "account deactivated", cases)
-            site().keyrings.refresh(device["id"], [])
+    account = apply_change(site(), person()["id"], worker_id, **data)
+    return jsonify(AccountSchema().dump(account))
 
 
 @bp.get("/accounts")

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from marshmallow import Schema, fields, validate
 
 from ..errors import Forbidden
+from ..people.revocation import may_revoke, revoke_device
 from .context import person, person_required, site
 from .io import load
 from .openapi import documented
@@ -107,11 +108,9 @@ def revoke(device_id: str):
     data = load(RevokeSchema())
     account = person()
     device = site().devices.get(device_id)
-    if not _may_manage(account, device):
+    if not may_revoke(site(), account, device):
         raise Forbidden("you may revoke only your own devices or your team's")
-    cases = site().cases.of_worker(device["worker_id"])
-    revoked = site().devices.revoke(device_id, account["id"], data["reason"], cases)
-    site().keyrings.refresh(device_id, [])
+    revoked = revoke_device(site(), device_id, account["id"], data["reason"])
     return jsonify(DeviceSchema().dump(revoked))
 
 
@@ -127,10 +126,3 @@ def _visible_devices(account: dict) -> list[dict]:
         )
         return [dict(r) for r in rows]
     return site().devices.of_worker(account["id"])
-
-
-def _may_manage(account: dict, device: dict) -> bool:
-    if account["role"] == "admin" or device["worker_id"] == account["id"]:
-        return True
-    owner = site().accounts.get(device["worker_id"])
-    return account["role"] == "supervisor" and owner["team_id"] == account["team_id"]

@@ -35,6 +35,7 @@ def _own(db: str) -> dict:
     current = device()
     if db != current["worker_id"]:
         raise NotFound("Database does not exist.")
+    site().devices.mark_synced(current)
     return current
 
 
