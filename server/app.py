@@ -28,6 +28,7 @@ from .web import (
     api_admin,
     api_devices,
     api_directory,
+    api_documents,
     api_reconciliation,
     api_session,
     hygiene,
@@ -41,6 +42,7 @@ BLUEPRINTS = [
     api_admin.bp,
     api_devices.bp,
     api_directory.bp,
+    api_documents.bp,
     api_reconciliation.bp,
     sync.bp,
 ]
