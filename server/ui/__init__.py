@@ -30,7 +30,7 @@ NAVIGATION = {
 
 
 def register(app: Flask) -> None:
-    from . import auth, overview  # noqa: F401 - the pages register their routes on `bp`
+    from . import admin, auth, case, devices, overview, queue, reconciliation  # noqa: F401 - the pages register their routes on `bp`
 
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
