@@ -1,5 +1,7 @@
 """The demo organisation: one team, a supervisor, instructors, families with Finnish
-and Swedish names, cases in every status, visits today and tomorrow.
+and Swedish names, cases in every status, visits today and tomorrow, and on two active
+cases a full case file (`demo_casework`: visits with an interpreter, a final note and its
+amendment, the assessment, the client plan with ratings, a consent).
 
 Idempotent: seeding a site that already has the demo accounts changes nothing.
 """
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from ..site import Site
+from . import demo_casework
 from .demo_data import family_doc, note_doc, visit_doc
 
 DEMO_PASSWORD = "sopu-demo-2026"
@@ -24,6 +27,8 @@ PEOPLE = [
 ]
 STATUSES = ["pending", "assessment", "active", "active", "active", "closed"]
 STATUS_PATH = ["pending", "assessment", "active", "closed"]
+# Family number → the story of its full case file (two active cases, one with a pair).
+CASE_FILES = {2: demo_casework.STORIES[0], 3: demo_casework.STORIES[1]}
 
 
 @dataclass
@@ -77,6 +82,9 @@ def _family_case(
     """A family with one case walked to `status`, its workers, a visit and notes."""
     today = datetime.now(UTC).date()
     details = {k: v for k, v in family_doc(rng, own).items() if k in ("display_name", "members")}
+    story = CASE_FILES.get(number)
+    if story:
+        details["members"] = demo_casework.interpreter_family(details["members"], story)
     first_case = {
         "service_task": rng.choice(
             ["family_social_guidance", "family_guidance", "early_support_family_work"]
@@ -106,4 +114,6 @@ def _family_case(
     visit = visit_doc(case_id, own, when, kind=rng.choice(["home", "daycare", "office"]))
     notes = [note_doc(rng, case_id, own, visit["_id"]) for _ in range(rng.randint(1, 4))]
     site.records.write(case_id, [visit, *notes])
+    if story:
+        demo_casework.write_case_file(site, case_id, details["members"], own, pair, story)
     return case_id
