@@ -57,6 +57,7 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
         SECRET_KEY=config.secret_key or _secret_key(config.data_dir),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.behind_tls,  # TLS in front: the cookie never goes out plain
         MAX_CONTENT_LENGTH=config.max_request_size + 1,  # see hygiene.read_body
         JSON_SORT_KEYS=False,
     )

@@ -74,6 +74,16 @@ def test_hsts_only_when_tls_is_in_front(org, tmp_path):
     assert "Strict-Transport-Security" not in org.app.test_client().get("/health").headers
 
 
+def test_the_session_cookie_is_secure_when_tls_is_in_front(org, tmp_path):
+    org.worker("tiina")
+    credentials = {"username": "tiina", "password": PASSWORD}
+    tls = create_app(Config(data_dir=tmp_path / "tls", behind_tls=True), site=org.site)
+    cookie = tls.test_client().post("/api/login", json=credentials).headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    plain = org.app.test_client().post("/api/login", json=credentials).headers["Set-Cookie"]
+    assert "Secure" not in plain and "HttpOnly" in plain
+
+
 def test_behind_tls_is_read_as_a_boolean_from_the_environment():
     from server.config import ConfigError, load_config
 
