@@ -169,6 +169,8 @@ def test_collisions_are_listed_for_the_worker_and_the_team_until_resolved(pair):
     for who in ("aino", "bertil", "sanna"):
         [item] = listed(who)
         assert item["doc_id"] == note_id and item["items"][0]["path"] == "/discussion"
+    org.worker("ilse", "admin")
+    assert listed("ilse") == []  # an administrator reads no client documents
 
     # Aino resolves it by editing the note and removing the mark.
     edit(
