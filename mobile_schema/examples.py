@@ -195,6 +195,14 @@ _EXAMPLES: dict[str, dict] = {
         "phenomenon_tags": ["evening-routines", "parental-exhaustion"],
         "text": "Useat perheet kertovat iltojen kuormittavuudesta vuorotyön vuoksi.",
     },
+    "access_event": {
+        "_id": "c3d4e5f60718293a4b5c6d7e8f91a2b3",
+        "type": "access_event",
+        "case_id": CASE,
+        "device_id": "d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f",
+        "viewed_at": "2026-05-04T11:07:00+03:00",
+        "doc_ids": ["8f90a1b2c3d4e5f60718293a4b5c6d7e", FAMILY],
+    },
 }
 
 

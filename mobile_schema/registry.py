@@ -1,5 +1,6 @@
 """Every document type that travels, by its `type` tag."""
 
+from .access_event import AccessEventSchema
 from .assessment import AssessmentSchema
 from .base import ITEMS, OBJECT, DocumentSchema, merge_fields
 from .case import CaseSchema
@@ -21,6 +22,7 @@ DOC_TYPES: dict[str, type[DocumentSchema]] = {
         NoteSchema,
         ConsentSchema,
         ObservationSchema,
+        AccessEventSchema,
     )
 }
 

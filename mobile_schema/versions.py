@@ -14,6 +14,8 @@ Changelog
      document (empty `path`), and have the kinds `deleted_edited`, `finalised_twice`,
      `field` and `compacted` (which holds older items in `compacted`). Additions only:
      a version-2 document is a valid version-3 document.
+     Later in 3, an addition: the `access_event` type (device-side views,
+     docs/adr/013-device-side-views.md); no existing document changes.
 """
 
 from __future__ import annotations

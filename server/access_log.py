@@ -2,7 +2,8 @@
 
 Clients may ask who read their records, so every read of client data — a supervisor
 opening a case on the web (`read`), a sync delivery to a device (`deliver`), a
-device-side view uploaded by the device (`push`) — is appended here. The table is
+push from a device (`push`), a device-side view uploaded by the device (`view`, with
+the device's own time of it in `device_at`) — is appended here. The table is
 append-only (triggers) and hash-chained like the audit log (`hashchain.HashChain`).
 An entry names ids only: the worker, the device, the case, the documents. Never
 client data: `record` refuses anything that is not a random id.
@@ -17,17 +18,29 @@ from dataclasses import dataclass
 from .directory.db import Directory, utcnow
 from .hashchain import HashChain
 
-ACTIONS = ("read", "deliver", "push", "merge")
+ACTIONS = ("read", "deliver", "push", "merge", "view")
 _ID = re.compile(r"[0-9a-f]{32}")
+# RFC 3339 with seconds and a zone, as the wire contract writes times (`device_at`).
+_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 CHAIN = HashChain(
     "access_log",
     ("at", "worker_id", "device_id", "case_id", "doc_ids", "action"),
     frozenset({"doc_ids"}),
-    optional=("purpose",),
+    optional=("purpose", "device_at"),  # in this order: rows before device_at verify
 )
 # Why client data was shown on the web (what the legal record names); a stable code.
-PURPOSES = ("case_work", "supervision", "reconciliation", "integration", "client_report")
+PURPOSES = (
+    "case_work",
+    "supervision",
+    "reconciliation",
+    "integration",
+    "client_report",
+    "statistics",  # counted for a statutory report (server/reports): counts shown, no content
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class Access:
     prev_hash: str
     hash: str
     purpose: str | None = None
+    device_at: str | None = None  # a `view`: when the device says it happened
 
 
 class AccessLog:
@@ -57,13 +71,22 @@ class AccessLog:
         device_id: str | None = None,
         con=None,
         purpose: str | None = None,
+        device_at: str | None = None,
     ) -> Access:
         """Append one access (inside the caller's transaction if `con` is given); a read
-        on the web names its `purpose` (one of PURPOSES)."""
+        on the web names its `purpose` (one of PURPOSES), a device-side view the
+        device's time of it (`device_at`; `at` is always the server's time)."""
         if con is None:
             with self.directory.transaction() as own:
                 return self.record(
-                    worker_id, case_id, doc_ids, action, device_id, own, purpose=purpose
+                    worker_id,
+                    case_id,
+                    doc_ids,
+                    action,
+                    device_id,
+                    own,
+                    purpose=purpose,
+                    device_at=device_at,
                 )
         values = {
             "at": utcnow(),
@@ -73,6 +96,7 @@ class AccessLog:
             "doc_ids": sorted(set(doc_ids)),
             "action": action,
             "purpose": purpose,
+            "device_at": device_at,
         }
         _check(values)
         return Access(**CHAIN.append(con, values))
@@ -100,6 +124,11 @@ def _check(values: dict) -> None:
         raise ValueError(f"access action must be one of {', '.join(ACTIONS)}")
     if values["purpose"] not in (None, *PURPOSES):
         raise ValueError(f"access purpose must be one of {', '.join(PURPOSES)}")
+    device_at = values.get("device_at")
+    if device_at is not None and not (isinstance(device_at, str) and _TIME.fullmatch(device_at)):
+        raise ValueError("device_at is an RFC 3339 time with seconds and a zone")
+    if values["action"] == "view" and values["device_id"] is None:
+        raise ValueError("a device-side view names its device")
     ids = [values["worker_id"], values["case_id"], *values["doc_ids"]]
     if values["device_id"] is not None:
         ids.append(values["device_id"])

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 
-from mobile_schema import validate_document
+from mobile_schema import CURRENT_VERSION, validate_document
 
 from .crypto import CaseKey, DeviceKeys, KeyUnavailable, open_envelope, seal
 from .remote import RemoteDatabase, RemoteError
 from .replicator import ReplicationResult, replicate
 from .revisions import next_rev
-from .store import NotFound
+from .store import NotFound, StoreError
 from .store.sqlite import SQLiteStore
 
 LOCAL_DB = "local"
+ACCESS_EVENT = "access_event"  # the device's own record of a view, not a client document
 
 
 class DeviceWiped(Exception):
@@ -227,7 +230,16 @@ class Device:
         return open_envelope(self.db.get(doc_id), self._lookup())
 
     def documents(self) -> list[dict]:
-        """Every client document this device can open, decrypted."""
+        """Every client document this device can open, decrypted (not its own access
+        events: `views`)."""
+        return [d for d in self._opened() if d["type"] != ACCESS_EVENT]
+
+    def views(self) -> list[dict]:
+        """The access events this device recorded (pushed or not), oldest first."""
+        found = [d for d in self._opened() if d["type"] == ACCESS_EVENT]
+        return sorted(found, key=lambda d: d["viewed_at"])
+
+    def _opened(self) -> list[dict]:
         rows = self.db.all_docs(include_docs=True)["rows"]
         lookup = self._lookup()
         return [
@@ -235,6 +247,30 @@ class Device:
             for r in rows
             if "ciphertext" in r["doc"] and lookup(r["doc"]["case_id"], r["doc"]["key_version"])
         ]
+
+    def record_view(self, case_id: str, doc_ids: list[str], at: str | None = None) -> dict:
+        """Record that the worker opened `doc_ids` of `case_id` now (or `at`): an access
+        event, sealed and stored like any document, pushed with the next sync and
+        never changed (docs/PROTOCOL.md, "Device-side views"). Ids and times only."""
+        state = self.state()
+        at = at or datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        event = {
+            "_id": secrets.token_hex(16),
+            "type": ACCESS_EVENT,
+            "schema_version": CURRENT_VERSION,
+            "case_id": case_id,
+            "device_id": state["device_id"],
+            "viewed_at": at,
+            "doc_ids": sorted(set(doc_ids)),
+            "created_at": at,
+            "created_by": state["worker_id"],
+            "updated_at": at,
+            "updated_by": state["worker_id"],
+        }
+        result = self.write(event, case_id)
+        if not result.get("ok"):
+            raise StoreError(f"access event not stored: {result.get('reason')}")
+        return event | {"_rev": result["rev"]}
 
     def close(self) -> None:
         self.store.close()

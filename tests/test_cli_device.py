@@ -337,7 +337,8 @@ def test_replace_from_a_file_and_delete_reach_the_server(org, server, tmp_path):
     assert f"Deleted note {second} on this device; push to share it." in deleted.stdout
     assert second not in sopu_device(home, "notes", case).stdout
     pushed = sopu_device(home, "push")
-    assert "2 documents written, 0 refused" in pushed.stdout, pushed.stdout + pushed.stderr
+    # the edit, the deletion, and the views `show` and `notes` recorded (access events)
+    assert "4 documents written, 0 refused" in pushed.stdout, pushed.stdout + pushed.stderr
     assert org.site.records.read(case, first)["discussion"] == "Korjattu tiedostosta."
     with pytest.raises(NotFound):
         org.site.store.database(database_name(case)).get(second)

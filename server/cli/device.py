@@ -8,6 +8,8 @@ developer or a trainer play one instructor's phone against a real server, and sh
 exactly what travels: the device directory (`--home`, default `./device`) holds only
 envelopes, the PIN-protected device key and the tokens. Plaintext exists only in
 memory and on the terminal when a command is asked to show it; nothing is logged.
+`show` and `notes` record each view as an access event (ids and a time only) that the
+next push uploads into the family's access log, as a field app must.
 
 The PIN comes from `--pin`, or SOPU_DEVICE_PIN, or a prompt. Long texts come from a
 file (`@FILE`) or standard input (`@-`), see `edit_options`.
@@ -45,6 +47,7 @@ from ..tools.fieldwork import (
     acknowledge,
     apply_edits,
     case_documents,
+    case_of,
     change,
     delete,
     edit,
@@ -360,14 +363,19 @@ def _case_line(case_id: str, docs: list[dict]) -> str:
 @pass_handset
 @_friendly
 def notes(handset: _Handset, case: str) -> None:
-    """List the notes of CASE (an id or its first characters), decrypted, oldest first."""
+    """List the notes of CASE (an id or its first characters), decrypted, oldest first.
+
+    The view is recorded on the device (an access event: the ids shown, never their
+    content) and goes into the family's access log at the next push or sync."""
     device = handset.open()
     by_case = case_documents(device)
     case_id = _pick(by_case, case, "case")
     docs = by_case[case_id]
     ctx = CaseView(device, docs)
     found = sorted((d for d in docs if d["type"] == "note"), key=lambda d: d["occurred_at"])
-    family = next((d.get("display_name") for d in docs if d["type"] == "family"), "?")
+    families = [d for d in docs if d["type"] == "family"]
+    family = families[0].get("display_name") if families else "?"
+    _viewed(device, case_id, [d["_id"] for d in found + families[:1]])
     click.echo(f"Notes of case {case_id} ({family}): {len(found)}")
     for note in found:
         click.echo("")
@@ -505,10 +513,15 @@ def _shown(value: str | None) -> str:
 @pass_handset
 @_friendly
 def show(handset: _Handset, doc_id: str) -> None:
-    """Print one document (an id or its first characters), decrypted, as JSON."""
+    """Print one document (an id or its first characters), decrypted, as JSON.
+
+    The view is recorded on the device and goes into the family's access log at the
+    next push or sync."""
     device = handset.open()
     found = _pick((d["_id"] for d in _all_docs(device)), doc_id, "document")
-    click.echo(json.dumps(device.read(found), indent=2, ensure_ascii=False))
+    doc = device.read(found)
+    _viewed(device, case_of(device, found), [found])
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     others = local_conflicts(device, found)
     if others:
         click.echo(f"other versions on this device, not yet merged: {', '.join(others)}", err=True)
@@ -758,6 +771,13 @@ def finalise_command(handset: _Handset, note_id: str) -> None:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _viewed(device: Device, case_id: str, doc_ids: list[str]) -> None:
+    """The worker opened these client documents: an access event the next sync pushes
+    into the family's access log (before they are shown, so no view goes unrecorded)."""
+    if doc_ids:
+        device.record_view(case_id, doc_ids)
 
 
 def _all_docs(device: Device) -> list[dict]:

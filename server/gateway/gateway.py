@@ -23,6 +23,7 @@ from ..casework.merging import MergeNotStored, Resolver
 from ..directory.db import utcnow
 from ..site import Site
 from . import faults, tombstones
+from .device_views import DeviceViews
 from .feed import Cursors, State, plan, token
 from .push import Accepted, PushChecker, Rejected, rejection
 
@@ -39,6 +40,7 @@ class Gateway:
         self.heads = site.heads
         self.cursors = Cursors(site.directory)
         self.resolver = Resolver(site)
+        self.views = DeviceViews(site, self._held_before)
         self._handles: dict[str, object] = {}
 
     def access(self, device: dict, case_id: str, doc_ids: list[str], action: str) -> None:
@@ -203,11 +205,13 @@ class Gateway:
         assigned = set(self.assigned(device))
         held = self._held_before(device, set(known.values()) - assigned)
         rings = self.site.keyrings.by_doc_ids(device["id"], list(revs))
+        events = self.views.known_revs(device, list(revs))  # access events it pushed
         by_case: dict[str, dict] = defaultdict(dict)
         out = {}
         for doc_id, wanted in revs.items():
-            if doc_id in rings:
-                missing = [r for r in wanted if r != rings[doc_id]["rev"]]
+            if doc_id in rings or doc_id in events:
+                have = rings[doc_id]["rev"] if doc_id in rings else events[doc_id]
+                missing = [r for r in wanted if r != have]
                 if missing:
                     out[doc_id] = {"missing": missing}
             elif known.get(doc_id) in assigned or known.get(doc_id) in held:
@@ -362,7 +366,12 @@ class Gateway:
         )
         results: list[dict | None] = [None] * len(docs)
         accepted: dict[str, list[Accepted]] = defaultdict(list)
+        recorded = self.views.recorded(ids)
+        views: list[tuple[int, dict]] = []  # access events: after the documents they name
         for position, doc in enumerate(docs):
+            if self.views.concerns(doc, recorded):
+                views.append((position, doc))
+                continue
             try:
                 item = checker.check(position, doc, new_edits)
                 accepted[item.case_id].append(item)
@@ -374,6 +383,7 @@ class Gateway:
                     self.site.quarantine.hold(device["id"], device["worker_id"], doc, exc.code)
         for case_id, items in accepted.items():
             self._write_case(device, case_id, items, new_edits, results)
+        self.views.push(device, views, checker, new_edits, recorded, results)
         if new_edits:
             return results
         return [r for r in results if r and "error" in r]

@@ -125,6 +125,21 @@ class PushChecker:
             visits[plaintext["_id"]] = plaintext["starts_at"][:10]
         return Accepted(position, case_id, doc, plaintext, visits, final_parent)
 
+    def sealed(self, doc: object, new_edits: bool) -> tuple[dict, dict]:
+        """The envelope and the opened, valid document of a push that is not a deletion,
+        whatever its case (access events are checked against the cases a device held,
+        not the ones assigned today: `device_views`)."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
+            raise Rejected("bad_request", "a document is a JSON object with an _id")
+        self._revision_fields(doc, new_edits)
+        reserved = [k for k in SERVER_ONLY if k in doc]
+        if reserved:
+            raise Rejected(
+                "server_field", f"{reserved[0]} is written by the server's merge, never pushed"
+            )
+        envelope = self._envelope(doc)
+        return envelope, self._open(envelope)
+
     def _deletion(self, position: int, doc: dict, new_edits: bool) -> Accepted:
         extra = sorted(set(doc) - TOMBSTONE_FIELDS)
         if extra:

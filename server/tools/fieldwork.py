@@ -20,7 +20,7 @@ from mobile_schema import CURRENT_VERSION
 from mobile_schema import paths as p
 from mobile_schema.base import is_open, open_items
 from sync.crypto import KeyUnavailable
-from sync.device import Device
+from sync.device import ACCESS_EVENT, Device
 from sync.store import NotFound
 
 from .demo_data import new_id
@@ -308,11 +308,12 @@ def _item(doc: dict, doc_id: str, wanted: str) -> dict:
 
 
 def case_documents(device: Device) -> dict[str, list[dict]]:
-    """Every client document on the device that it can open, by case."""
+    """Every client document on the device that it can open, by case (not the device's
+    own access events, which record views of them)."""
     out: dict[str, list[dict]] = defaultdict(list)
     for row in device.db.all_docs(include_docs=True)["rows"]:
         envelope = row["doc"]
-        if "ciphertext" not in envelope:
+        if "ciphertext" not in envelope or envelope.get("doc_type") == ACCESS_EVENT:
             continue
         with contextlib.suppress(KeyUnavailable):
             out[envelope["case_id"]].append(device.read(row["id"]))
