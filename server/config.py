@@ -14,6 +14,10 @@
                                              # X-Forwarded-For names the client address)
     ui_assets = "node_modules/hds-core/lib"  # SOPU_UI_ASSETS (the Helsinki Design System's
                                              # CSS, from `npm ci`)
+    retention_daily = "shred"                # SOPU_RETENTION_DAILY: "shred" (destroy cases
+                                             # whose retention ended, daily) or "report"
+    [retention]                              # SOPU_RETENTION="family_services=30,..."
+    family_services = 30                     # years from closure, per service task or group
 
 The file is given with `sopu --config FILE` or SOPU_CONFIG. Unknown keys are an error,
 so a typo never silently falls back to a default.
@@ -25,6 +29,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from .legal import retention
 
 
 class ConfigError(Exception):
@@ -46,6 +52,8 @@ class Config:
     session_idle_timeout: int = 30 * 60
     trusted_proxies: int = 0
     ui_assets: Path = Path(__file__).resolve().parents[1] / "node_modules" / "hds-core" / "lib"
+    retention: dict = field(default_factory=dict)  # service task or group -> years
+    retention_daily: str = "shred"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,6 +70,18 @@ class Config:
             raise ConfigError("trusted_proxies is a count of proxies: 0 or more")
         if self.max_request_size < self.max_document_size:
             raise ConfigError("max_request_size must be at least max_document_size")
+        self._check_retention()
+
+    def _check_retention(self) -> None:
+        """Retention destroys data: a typo in its table must stop the server, not guess."""
+        try:
+            self.retention = dict(retention.table(self.retention).years)
+        except retention.RetentionConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        if self.retention_daily not in ("shred", "report"):
+            raise ConfigError(
+                f'retention_daily must be "shred" or "report", not {self.retention_daily!r}'
+            )
 
 
 _TYPES = {
@@ -76,6 +96,7 @@ _TYPES = {
     "session_idle_timeout": int,
     "trusted_proxies": int,
     "ui_assets": Path,
+    "retention": lambda value: _retention_entries(value),
 }
 
 
@@ -97,6 +118,15 @@ def load_config(path: Path | str | None = None, env: dict | None = None) -> Conf
         data_dir = Path(converted.get("data_dir", Config.data_dir))
         converted["kek_file"] = data_dir / "kek.key"
     return Config(**converted)
+
+
+def _retention_entries(value: object) -> dict:
+    """A `[retention]` table from the file, or `KEY=YEARS,...` from SOPU_RETENTION."""
+    if isinstance(value, str):
+        return retention.parse_entries(value)
+    if not isinstance(value, dict):
+        raise ValueError(f"retention must be a table of service task = years, not {value!r}")
+    return dict(value)
 
 
 def _boolean(name: str, value: object) -> bool:

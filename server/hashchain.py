@@ -75,6 +75,20 @@ class HashChain:
             prev = row["hash"]
         return None
 
+    def head(self, con: sqlite3.Connection) -> tuple[int, str]:
+        """The last row's seq and hash; (0, GENESIS) for an empty chain."""
+        last = con.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1")
+        row = last.fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def expected_hash(self, prev_hash: str, row: dict) -> str:
+        """The hash a decoded row must carry after `prev_hash` (`sopu audit verify`)."""
+        return link_hash(prev_hash, self._hashed(row))
+
+    def decoded(self, row: sqlite3.Row) -> dict:
+        """A stored row as the values it was hashed from (JSON columns decoded)."""
+        return self._decoded(row)
+
     def _stored(self, column: str, value: object) -> object:
         return json.dumps(value, sort_keys=True) if column in self.json_columns else value
 

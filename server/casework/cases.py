@@ -221,8 +221,11 @@ class Cases:
     def find(
         self, status: str | None = None, team_id: str | None = None, ids: list[str] | None = None
     ) -> list[dict]:
-        """Case rows, newest first; narrowed by status, team and/or a list of ids."""
-        sql, params = "SELECT * FROM cases WHERE 1=1", []
+        """Case rows, newest first; narrowed by status, team and/or a list of ids.
+
+        A crypto-shredded case is in no list: nothing of it can be read any more.
+        """
+        sql, params = "SELECT * FROM cases WHERE shredded_at IS NULL", []
         if status:
             sql += " AND status = ?"
             params.append(status)

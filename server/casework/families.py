@@ -98,8 +98,9 @@ class Families:
         return case_id
 
     def readable_cases(self, family_id: str, account: dict, today: date | None = None):
-        """The family's cases this person may read (their view of the family)."""
-        cases = self.cases.of_family(family_id)
+        """The family's cases this person may read (their view of the family); a
+        crypto-shredded case is not among them."""
+        cases = [case for case in self.cases.of_family(family_id) if not case["shredded_at"]]
         return [case for case in cases if self.cases.may_read(account, case, today)]
 
     def read(self, cases: list[dict], reader_id: str) -> tuple[dict, str] | None:

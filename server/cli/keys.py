@@ -101,6 +101,7 @@ def shred(ctx: click.Context, case_id: str, actor: str, yes: bool) -> None:
             if typed.strip() != case_id:
                 raise click.ClickException("not confirmed; nothing was destroyed")
         destroyed = site.keys.shred(case_id, actor)
+        site.retention.forget_shredded(case_id)  # its index rows, quarantine, keyrings
     except Exception as exc:
         if isinstance(exc, click.ClickException):
             raise

@@ -118,6 +118,21 @@ class Keyrings:
                 out.setdefault(row["case_id"], []).append(row["version"])
         return out
 
+    def forget_shredded(self) -> int:
+        """Replace every live keyring of a crypto-shredded case by its tombstone; how many.
+
+        A keyring holds the case's keys sealed to a device: after shredding no copy of
+        them may stay in the directory, even for a device that never syncs again (one
+        that does is told to forget the case by the tombstone). Idempotent.
+        """
+        rows = self.directory.query(
+            "SELECT device_id, case_id, rev, revisions FROM keyrings WHERE deleted = 0"
+            " AND case_id IN (SELECT id FROM cases WHERE shredded_at IS NOT NULL)"
+        )
+        for row in rows:
+            self._delete(row["device_id"], row["case_id"], row)
+        return len(rows)
+
     def current(self, device_id: str) -> list[dict]:
         """The live keyring documents of a device, with their `_rev`."""
         rows = self.directory.query(

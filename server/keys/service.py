@@ -141,16 +141,24 @@ class KeyService:
 
     # -------------------------------------------------------------- shredding
 
-    def shred(self, case_id: str, actor: str) -> int:
+    def shred(self, case_id: str, actor: str, con=None) -> int:
         """Destroy every key version of a case (crypto-shredding); returns how many.
 
         The directory runs with `secure_delete`, so the wrapped keys are overwritten,
-        not just unlinked. Recorded in the audit log.
+        not just unlinked. Recorded in the audit log; inside the caller's transaction if
+        `con` is given (retention records the destruction in the same one).
         """
-        with self.directory.transaction() as con:
-            cursor = con.execute("DELETE FROM case_keys WHERE case_id = ?", (case_id,))
-            con.execute("UPDATE cases SET shredded_at = ? WHERE id = ?", (utcnow(), case_id))
-            self.audit.record(
-                actor, "case.shredded", case_id, {"key_versions_destroyed": cursor.rowcount}, con
-            )
-            return cursor.rowcount
+        if con is None:
+            with self.directory.transaction() as own:
+                return self.shred(case_id, actor, own)
+        cursor = con.execute("DELETE FROM case_keys WHERE case_id = ?", (case_id,))
+        con.execute("UPDATE cases SET shredded_at = ? WHERE id = ?", (utcnow(), case_id))
+        self.audit.record(
+            actor, "case.shredded", case_id, {"key_versions_destroyed": cursor.rowcount}, con
+        )
+        return cursor.rowcount
+
+    def flush_deleted(self) -> None:
+        """Checkpoint the write-ahead log into the directory file, so the overwritten
+        pages of shredded keys do not linger in `-wal` (secure_delete covers the file)."""
+        self.directory.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
