@@ -38,7 +38,10 @@ LEFT_OUT = {"POST /api/logout"}
 # Known gap, outside this test's reach: the enrolment schema (server/web/api_devices.py)
 # documents `public_key.x25519` as any string, the server takes base64 of 32 bytes, so
 # a schema-valid key is refused there. Every other check still runs on it.
-ACCEPTANCE_GAPS = {"POST /api/devices"}
+# The access report's `from` must not be after its `to` (400 invalid_period, as the
+# issue asks): JSON Schema cannot compare two parameters, so two valid dates can be
+# refused there.
+ACCEPTANCE_GAPS = {"POST /api/devices", "GET /api/families/{family_id}/access-report"}
 BOUNDED = settings(
     max_examples=EXAMPLES,
     derandomize=True,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..casework.case_file import CaseFile, CaseFiles, readable_case
 from ..casework.status_history import status_history
 from ..web.context import site, today
-from . import case_plan, case_view
+from . import case_consents, case_plan, case_view
 from .blueprint import bp
 from .pages import logged_read, render, viewer
 
@@ -38,7 +38,8 @@ def case_page(case_id: str):
         if doc["type"] in WITH_HISTORY
     }
     logged_read(case["id"], file.doc_ids, PURPOSES[me["role"]])
-    return render("case.html", **_page(case, file, histories))
+    legal = _legal(case, file, histories, me)
+    return render("case.html", **_page(case, file, histories), legal=legal)
 
 
 def _page(case: dict, file: CaseFile, histories: dict) -> dict:
@@ -59,11 +60,15 @@ def _page(case: dict, file: CaseFile, histories: dict) -> dict:
         "timeline": case_view.timeline(file, context),
         "assessment": case_plan.assessment_section(file, members, names, histories, day),
         "plans": case_plan.plan_views(file, names, histories, day),
-        "consents": case_view.consent_rows(file, members, day),
         "open_items": sum(row["items"] for row in site().reconciliation.open_items([case["id"]])),
         "unreadable": len(file.unreadable),
         "labels": _labels(),
     }
+
+
+def _legal(case: dict, file: CaseFile, histories: dict, me: dict) -> dict:
+    """Consents with their lifecycle, the disclosure log and their forms (`case_consents`)."""
+    return case_consents.section(case, file, histories, me, today())
 
 
 def _labels() -> dict:

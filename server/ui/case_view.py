@@ -1,10 +1,10 @@
 """What the case page shows of a case file, in words: the family, the workers, the
-status history, the timeline of visits and notes, and the consents.
+status history, the timeline of visits and notes, and the consents' states.
 
 Documents name people by id (workers, family members); the page names them by name,
 and says a visit's interpreter's language in the reader's language. Pure apart from
 the names it is given: it reads nothing and logs nothing (`case.py` does both). The
-assessment and the plan are `case_plan.py`.
+assessment and the plan are `case_plan.py`; consents and disclosures `case_consents.py`.
 """
 
 from __future__ import annotations
@@ -376,48 +376,9 @@ def note_view(doc: dict, context: Context) -> NoteView:
 # ---------------------------------------------------------------- consents
 
 
-@dataclass
-class ConsentRow:
-    service: str
-    kind: str
-    scope: str
-    given_by: str | None
-    valid_from: str
-    valid_to: str | None
-    withdrawn_at: str | None
-    state: str  # valid, not_yet, expired, withdrawn
-
-
 CONSENT_STATES = {
     "valid": N_("In force"),
     "not_yet": N_("Not yet in force"),
     "expired": N_("Expired"),
     "withdrawn": N_("Withdrawn"),
 }
-
-
-def consent_rows(file: CaseFile, members: dict[str, str], today: date) -> list[ConsentRow]:
-    return [
-        ConsentRow(
-            service=doc.get("service_name") or "",
-            kind=SERVICE_KINDS.get(doc.get("service_kind"), doc.get("service_kind", "")),
-            scope=doc.get("scope", ""),
-            given_by=members.get(doc.get("given_by") or ""),
-            valid_from=doc.get("valid_from", ""),
-            valid_to=doc.get("valid_to"),
-            withdrawn_at=doc.get("withdrawn_at"),
-            state=consent_state(doc, today),
-        )
-        for doc in file.of_type("consent")
-    ]
-
-
-def consent_state(doc: dict, today: date) -> str:
-    day = today.isoformat()
-    if doc.get("withdrawn_at"):
-        return "withdrawn"
-    if doc.get("valid_from", "") > day:
-        return "not_yet"
-    if doc.get("valid_to") and doc["valid_to"] < day:
-        return "expired"
-    return "valid"
