@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import requests
 
 from server.keys.kek import load_keks
+from server.legal.social_reporting import SUPPRESSED, social_report
 from server.site import Site
 from tests.support.pouchdb_server import free_port
 
@@ -41,6 +42,15 @@ def test_seed_demo_prints_logins_and_builds_a_realistic_organisation(tmp_path):
         aino = site.accounts.by_username("aino")
         assert site.cases.of_worker(aino["id"])
         assert len(site.directory.query("SELECT id FROM workers")) == 5
+        # The social report has something to show: one phenomenon counted, small ones
+        # suppressed.
+        team = site.accounts.by_username("esihenkilo")["team_id"]
+        months = sorted({r["observed_in"] for r in site.directory.query(
+            "SELECT observed_in FROM observations")})
+        report = social_report(site.observations.of_team(team, months[0], months[-1]),
+                               months[0], months[-1])
+        counts = {row.tag: row.count for row in report.rows}
+        assert counts["shift-work"] == 5 and counts["housing-insecurity"] == SUPPRESSED
     finally:
         site.close()
 

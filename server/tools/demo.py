@@ -66,7 +66,33 @@ def seed_demo(site: Site, families: int = 8, seed: int = 2026) -> list[Login]:
             number,
             ids["esihenkilo"],
         )
+    _observations(site, [ids[u] for u in ("aino", "bertil", "kaisa", "esihenkilo")])
     return logins
+
+
+# Social-reporting observations (SHL 7 §) of the last three months: one phenomenon seen
+# often enough to be reported with its texts, the others fewer than 5 times (suppressed).
+OBSERVATIONS = [
+    (["shift-work", "evening-routines"], "Vuorotyö vaikeuttaa iltojen rytmiä useassa perheessä."),
+    (["shift-work"], "Vanhemmat kertovat, että vuorotyö jättää vähän yhteistä aikaa."),
+    (["shift-work", "daycare-hours"], "Iltavuorot ja päiväkodin aukioloajat eivät sovi yhteen."),
+    (["shift-work"], "Skiftarbete gör kvällarna tunga för flera familjer."),
+    (["shift-work", "housing-insecurity"], "Vuorotyö ja pitkät työmatkat kuormittavat arkea."),
+    (["housing-insecurity"], "Vuokra-asunnon menetyksen pelko näkyy arjessa."),
+    (["housing-insecurity"], "Ahtaat asunnot vaikeuttavat lasten unta."),
+    (["interpreter-availability"], "Tulkkia on vaikea saada lyhyellä varoitusajalla."),
+]
+
+
+def _observations(site: Site, recorders: list[str]) -> None:
+    """Record the demo's observations, spread over the recorders and the last months."""
+    today = datetime.now(UTC).date()
+    for number, (tags, text) in enumerate(OBSERVATIONS):
+        month = (today.replace(day=1) - timedelta(days=31 * (number % 3))).strftime("%Y-%m")
+        account = site.accounts.get(recorders[number % len(recorders)])
+        site.observations.record(
+            account, {"observed_in": month, "phenomenon_tags": tags, "text": text}
+        )
 
 
 def _family_case(
