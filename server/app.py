@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import http_errors, ui
 from .casework.expiry import DailyExpiry
+from .casework.retention import DailyRetention
 from .config import Config, load_config
 from .gateway import repair
 from .gateway.gateway import Gateway
@@ -25,11 +26,14 @@ from .people.sessions import Sessions
 from .people.tokens import DeviceTokens
 from .site import Site
 from .web import (
+    api_access_report,
     api_admin,
+    api_consents,
     api_devices,
     api_directory,
     api_documents,
     api_reconciliation,
+    api_reports,
     api_session,
     hygiene,
     sync,
@@ -43,7 +47,10 @@ BLUEPRINTS = [
     api_devices.bp,
     api_directory.bp,
     api_documents.bp,
+    api_consents.bp,
+    api_access_report.bp,
     api_reconciliation.bp,
+    api_reports.bp,
     sync.bp,
 ]
 
@@ -76,6 +83,7 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
         hops = config.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     _expire_assignments_daily(app, site)
+    _retention_daily(app, site, config)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     ui.register(app)
@@ -94,6 +102,17 @@ def _expire_assignments_daily(app: Flask, site: Site) -> None:
     @app.before_request
     def expire_due_assignments() -> None:
         expiry()
+
+
+def _retention_daily(app: Flask, site: Site, config: Config) -> None:
+    """Before the first request of each day, destroy the cases whose retention ended
+    (or only log them: `retention_daily = "report"`; `server.casework.retention`)."""
+    check = DailyRetention(site.retention, today, config.retention_daily)
+    app.extensions["sopu.retention"] = check
+
+    @app.before_request
+    def destroy_cases_past_retention() -> None:
+        check()
 
 
 def open_site(config: Config) -> Site:

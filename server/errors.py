@@ -98,3 +98,66 @@ class CaseClosed(ConflictError):
     """The case is closed: no new assignments, no status changes."""
 
     code = "case_closed"
+
+
+class DisclosureRefused(ConflictError):
+    """A disclosure whose claimed basis does not hold (`server.legal.disclosures`); each
+    reason has its own code below, and the message names the consent and why."""
+
+    code = "disclosure_refused"
+
+
+class ConsentMissing(DisclosureRefused):
+    code = "consent_missing"
+
+
+class ConsentNotYetValid(DisclosureRefused):
+    code = "consent_not_yet_valid"
+
+
+class ConsentExpired(DisclosureRefused):
+    code = "consent_expired"
+
+
+class ConsentWithdrawn(DisclosureRefused):
+    code = "consent_withdrawn"
+
+
+class ConsentOutOfScope(DisclosureRefused):
+    code = "consent_out_of_scope"
+
+
+class UnknownStatute(InvalidInput):
+    """A statutory basis that is not in the fixed table (`legal.disclosures.STATUTES`)."""
+
+    code = "unknown_statute"
+
+
+class AlreadyWithdrawn(ConflictError):
+    """A consent withdrawn once stays withdrawn; a new consent is given instead."""
+
+    code = "consent_already_withdrawn"
+
+
+class InvalidDate(InvalidInput):
+    """A date parameter that is not `YYYY-MM-DD`."""
+
+    code = "invalid_date"
+
+
+class InvalidPeriod(InvalidInput):
+    """A period whose start is after its end."""
+
+    code = "invalid_period"
+
+
+class InvalidHalfYear(InvalidInput):
+    """A THL half-year that is not `YYYYH1` (1.4.–30.9.) or `YYYYH2` (1.10.–31.3.)."""
+
+    code = "invalid_half_year"
+
+
+class InvalidMonths(InvalidInput):
+    """A social report's month that is not `YYYY-MM`."""
+
+    code = "invalid_months"

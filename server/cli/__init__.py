@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 
 from .assignments import assignments
+from .audit import audit
 from .demo import demo_command
 from .device import device_group
 from .keys import keys
 from .merge import merge
 from .replicate import replicate_command
+from .retention import retention
 from .schema import schema
 from .serve import seed_demo_command, serve_command
 from .simulate import simulate_command
@@ -30,6 +32,8 @@ def cli(config: str | None) -> None:
 cli.add_command(schema)
 cli.add_command(keys)
 cli.add_command(assignments)
+cli.add_command(retention)
+cli.add_command(audit)
 cli.add_command(merge)
 cli.add_command(serve_command)
 cli.add_command(seed_demo_command)

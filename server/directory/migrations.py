@@ -190,4 +190,85 @@ MIGRATIONS: list[str] = [
     CREATE TABLE note_states_since (at TEXT NOT NULL);
     INSERT INTO note_states_since (at) VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
     """,
+    # 9: device-side views (docs/adr/013-device-side-views.md): the access log takes the
+    # action `view` and the device's own time of it (`device_at`, hashed when set, so
+    # older rows verify as before); SQLite cannot change a CHECK, so the table is
+    # rebuilt with every row, seq and hash as it was (DROP fires no delete trigger).
+    # `access_events` remembers each accepted event's id and revision, so a re-sent
+    # event adds no row, `_revs_diff` knows it, and an edit or deletion is refused.
+    """
+    CREATE TABLE access_log_v9 (
+        seq INTEGER PRIMARY KEY, at TEXT NOT NULL, worker_id TEXT NOT NULL, device_id TEXT,
+        case_id TEXT NOT NULL, doc_ids TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('read', 'deliver', 'push', 'merge', 'view')),
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL, purpose TEXT, device_at TEXT
+    );
+    INSERT INTO access_log_v9
+        (seq, at, worker_id, device_id, case_id, doc_ids, action, prev_hash, hash, purpose)
+        SELECT seq, at, worker_id, device_id, case_id, doc_ids, action, prev_hash, hash,
+            purpose FROM access_log ORDER BY seq;
+    DROP TABLE access_log;
+    ALTER TABLE access_log_v9 RENAME TO access_log;
+    CREATE INDEX access_log_by_case ON access_log (case_id);
+    CREATE INDEX access_log_by_device ON access_log (device_id, case_id);
+    CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+    CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+    CREATE TABLE access_events (
+        event_id TEXT PRIMARY KEY, rev TEXT NOT NULL, device_id TEXT NOT NULL,
+        case_id TEXT NOT NULL, access_seq INTEGER NOT NULL, received_at TEXT NOT NULL
+    );
+    """,
+    # 10: the disclosure log: information given to another service (ids, codes and the
+    # recipient service's name only; no client content), hash-chained and append-only
+    """
+    CREATE TABLE disclosure_log (
+        seq INTEGER PRIMARY KEY, at TEXT NOT NULL, worker_id TEXT NOT NULL,
+        case_id TEXT NOT NULL, member_ids TEXT NOT NULL, doc_ids TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        basis TEXT NOT NULL CHECK (basis IN ('consent', 'statute', 'client')),
+        consent_id TEXT, statute TEXT, disclosed_on TEXT NOT NULL,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX disclosure_log_by_case ON disclosure_log (case_id, disclosed_on);
+    CREATE TRIGGER disclosure_log_no_update BEFORE UPDATE ON disclosure_log
+        BEGIN SELECT RAISE(ABORT, 'the disclosure log is append-only'); END;
+    CREATE TRIGGER disclosure_log_no_delete BEFORE DELETE ON disclosure_log
+        BEGIN SELECT RAISE(ABORT, 'the disclosure log is append-only'); END;
+    """,
+    # 11: retention (server/casework/retention.py): the statutory record of each case
+    # destroyed when its retention ended (append-only, ids, dates and the rule only),
+    # retention counted from every closed case's closure day (older rows: the day its
+    # status became closed), cases waiting for it found by index; and the head hashes
+    # of the hash-chained logs as `sopu audit anchor` recorded them
+    """
+    CREATE TABLE case_destructions (
+        case_id TEXT PRIMARY KEY REFERENCES cases(id), team_id TEXT, service_task TEXT,
+        closed_on TEXT NOT NULL, rule TEXT NOT NULL, retention_years INTEGER NOT NULL,
+        destroyed_at TEXT NOT NULL, destroyed_by TEXT NOT NULL
+    );
+    CREATE TRIGGER case_destructions_no_update BEFORE UPDATE ON case_destructions
+        BEGIN SELECT RAISE(ABORT, 'the record of destroyed cases is append-only'); END;
+    CREATE TRIGGER case_destructions_no_delete BEFORE DELETE ON case_destructions
+        BEGIN SELECT RAISE(ABORT, 'the record of destroyed cases is append-only'); END;
+    UPDATE cases SET closed_on = status_since
+        WHERE status = 'closed' AND closed_on IS NULL AND status_since IS NOT NULL;
+    UPDATE cases SET retention_starts_on = closed_on
+        WHERE status = 'closed' AND retention_starts_on IS NULL;
+    CREATE INDEX cases_awaiting_destruction ON cases (retention_starts_on)
+        WHERE shredded_at IS NULL AND retention_starts_on IS NOT NULL;
+    CREATE TABLE log_anchors (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, heads TEXT NOT NULL
+    );
+    """,
+    # 12: social reporting (SHL 7 §): observations a team records, with no link to any
+    # case, family or author (who recorded one is in the audit log); the tags as JSON
+    """
+    CREATE TABLE observations (
+        id TEXT PRIMARY KEY, team_id TEXT NOT NULL, observed_in TEXT NOT NULL,
+        tags TEXT NOT NULL, text TEXT NOT NULL, recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX observations_by_team ON observations (team_id, observed_in);
+    """,
 ]

@@ -1,2 +1,3 @@
-"""The legal record and the rules behind it: statutory deadlines (pure), and later the
-client's access report, disclosures and retention."""
+"""The legal record and the rules behind it, pure (no I/O): statutory deadlines, when a
+disclosure's basis holds (`disclosures`), the client's access report (`access_report`),
+retention periods, device-side views and the statutory reports."""

@@ -21,16 +21,32 @@ _WORK = [
     ("/queue", N_("Queue")),
     ("/reconciliation", N_("To reconcile")),
     ("/devices", N_("Devices")),
+    ("/reports", N_("Reports")),
 ]
 NAVIGATION = {
     "worker": _WORK,
     "supervisor": _WORK,
-    "admin": [("/admin", N_("Administration")), ("/devices", N_("Devices"))],
+    "admin": [
+        ("/admin", N_("Administration")),
+        ("/devices", N_("Devices")),
+        ("/reports", N_("Reports")),
+    ],
 }
 
 
 def register(app: Flask) -> None:
-    from . import admin, auth, case, devices, overview, queue, reconciliation  # noqa: F401 - the pages register their routes on `bp`
+    from . import (  # noqa: F401 - the pages register their routes on `bp`
+        access_report,
+        admin,
+        auth,
+        case,
+        client_copy,
+        devices,
+        overview,
+        queue,
+        reconciliation,
+        reports,
+    )
 
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
