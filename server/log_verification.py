@@ -155,6 +155,9 @@ class LogVerification:
         return found
 
 
+MAX_SEQ = 2**63 - 1  # a SQLite INTEGER; a seq beyond it was never written
+
+
 class AnchorInvalid(ValueError):
     """An anchor file that is not what `sopu audit anchor` writes."""
 
@@ -171,6 +174,7 @@ def parse_anchor(anchor: object) -> list[Head]:
             and isinstance(head.get("table"), str)
             and isinstance(head.get("seq"), int)
             and not isinstance(head.get("seq"), bool)
+            and 0 <= head["seq"] <= MAX_SEQ
             and isinstance(head.get("hash"), str)
         ):
             raise AnchorInvalid(f"an anchored head is {{table, seq, hash}}, not {head!r}")

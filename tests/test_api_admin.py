@@ -70,6 +70,11 @@ def test_duplicate_username_and_unknown_team_are_explained(org):
         json={"username": "aino", "display_name": "A", "role": "worker", "password": "x" * 12},
     )
     assert dup.status_code == 409
+    shouted = admin.post(
+        "/api/accounts",
+        json={"username": "AINO", "display_name": "A", "role": "worker", "password": "x" * 12},
+    )
+    assert (shouted.status_code, shouted.json["field"]) == (409, "username")
     ghost = admin.post(
         "/api/accounts",
         json={

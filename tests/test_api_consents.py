@@ -99,6 +99,13 @@ def test_a_consent_is_given_withdrawn_and_both_are_in_its_history(web, cases):
     assert actions.count("consent.given") == 1 and actions.count("consent.withdrawn") == 1
     reads = web.site.access_log.entries(case_id=cases.single, worker_id=aino_id)
     assert reads[-1].purpose == "case_work" and given["_id"] in reads[-1].doc_ids
+    later = give(aino, web, cases.single, consent_body(guardian))
+    ahead = aino.post(
+        f"{web.url}/api/cases/{cases.single}/consents/{later['_id']}/withdraw",
+        json={"withdrawn_at": "2099-01-01T00:00:00Z"},  # not yet withdrawn, so not recorded
+    )
+    assert (ahead.status_code, ahead.json()["field"]) == (400, "withdrawn_at")
+    assert "withdrawn_at" not in web.site.consents.consent(cases.single, later["_id"])
 
 
 def test_a_consent_must_be_whole_and_given_by_a_guardian_of_the_family(web, cases):
@@ -110,6 +117,13 @@ def test_a_consent_must_be_whole_and_given_by_a_guardian_of_the_family(web, case
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_input"
     answer = aino.post(url, json=consent_body(members["child"]))
     assert answer.status_code == 400 and "given_by must be a guardian" in answer.json()["reason"]
+    backwards = consent_body(members["guardian"], valid_from="2026-06-01", valid_to="2025-06-01")
+    answer = aino.post(url, json=backwards)
+    assert (answer.status_code, answer.json()["field"]) == (400, "valid_to")
+    listed = aino.get(url).json()
+    assert [r["consent"]["service_name"] for r in listed] == ["Daghemmet Näckrosen"]  # no new
+    one_day = consent_body(members["guardian"], valid_from="2026-06-01", valid_to="2026-06-01")
+    assert aino.post(url, json=one_day).status_code == 201  # a consent for one day holds
 
 
 @pytest.mark.parametrize("who", ["esihenkilo", "admin", "olli"])
@@ -187,6 +201,14 @@ def test_disclosures_on_each_basis_are_logged_in_a_chain_that_verifies(web, case
     ]  # fmt: skip
     assert rows[0]["member_ids"] == [members["child"]]
     assert rows[0]["worker_id"] == web.worker("aino")["id"]
+    # Reading who received what is itself in the access log, as the supervisor's read.
+    supervisor = web.worker("esihenkilo")["id"]
+    reads = [
+        r for r in web.site.access_log.entries(case_id=cases.single)
+        if r.worker_id == supervisor and r.action == "read"
+    ]  # fmt: skip
+    assert reads and set(rows[0]["doc_ids"]) <= set(reads[-1].doc_ids)
+    assert reads[-1].purpose == "supervision"
     assert web.site.disclosures.verify() is None
     assert CHAIN.verify(web.site.directory) is None
     [entry] = web.site.audit.entries(action="disclosure.recorded", subject=cases.single)[:1]

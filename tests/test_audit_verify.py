@@ -169,6 +169,24 @@ def test_a_malformed_anchor_is_a_clear_error(var):
     assert run.returncode == 1 and "an anchored head is {table, seq, hash}" in run.stderr
     bad.write_text("not json")
     assert "not an anchor file" in verify(var, "--anchor", str(bad)).stderr
+    for seq in (-1, 10**30):  # no row ever had it (and SQLite cannot even hold the second)
+        bad.write_text(json.dumps({"heads": [{"table": "audit_log", "seq": seq, "hash": "0"}]}))
+        run = verify(var, "--anchor", str(bad))
+        assert run.returncode == 1 and "an anchored head is" in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+
+
+def test_an_anchor_file_that_cannot_be_written_is_said_and_the_anchor_still_printed(var):
+    nowhere = sopu(var, "audit", "anchor", "--file", str(var / "no-such-dir" / "anchor.json"))
+    assert nowhere.returncode == 1 and "no such directory" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+    site = site_of(var)
+    assert site.directory.one("SELECT COUNT(*) AS n FROM log_anchors")["n"] == 0  # not recorded
+    site.close()
+    full = sopu(var, "audit", "anchor", "--file", "/dev/full")  # a disk with no room left
+    assert full.returncode == 1 and "not written" in full.stderr
+    assert "Traceback" not in full.stderr
+    assert json.loads(full.stdout)["heads"]  # recorded, so printed for keeping
 
 
 # ------------------------------------------------------------------ the walk, pure

@@ -245,6 +245,25 @@ def test_sopu_device_show_and_notes_record_views_that_sync_pushes(org, server, t
     assert again.returncode == 0 and len(views(org, case)) == 2
 
 
+def test_listing_more_notes_than_one_event_holds_records_them_all(org, server, tmp_path):
+    from mobile_schema.access_event import MAX_VIEWED
+    from tests.test_cli_device import PIN, sopu_device
+
+    org.worker("aino")
+    case = org.case("big", "aino", notes=MAX_VIEWED + 5)  # a long case file
+    home = tmp_path / "phone"
+    Device(home, PIN, scrypt_n=FAST).enrol(server, "aino", PASSWORD, label="test phone")
+    assert sopu_device(home, "pull").returncode == 0
+    listed = sopu_device(home, "notes", case[:8])
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    synced = sopu_device(home, "sync")
+    assert synced.returncode == 0 and "0 refused" in synced.stdout, synced.stdout
+    family, _case_doc, *notes = org.docs["big"]
+    seen = [doc for view in views(org, case) for doc in view.doc_ids]
+    assert sorted(seen) == sorted([family, *notes])  # every one, each once
+    assert all(len(view.doc_ids) <= MAX_VIEWED for view in views(org, case))
+
+
 def test_migration_keeps_every_older_row_verifiable(tmp_path):
     """A directory from before device-side views: rebuilt with `view`, still intact."""
     import sqlite3

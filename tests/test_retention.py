@@ -290,6 +290,9 @@ def test_a_configured_shorter_period_applies_to_its_service_task(org):
 
 def test_shred_needs_due_and_refuses_a_case_not_due(org, tmp_path):
     cases = three_cases(org)
+    future = (TODAY + timedelta(days=1)).isoformat()
+    early = sopu(tmp_path, "retention", "shred", "--due", "--yes", "--today", future)
+    assert early.returncode == 2 and "is in the future" in early.stderr
     run = sopu(tmp_path, "retention", "shred")
     assert run.returncode == 2 and "--due" in run.stderr
     from server.casework.retention import NotDue

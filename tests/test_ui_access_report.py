@@ -70,6 +70,23 @@ def test_consents_and_a_disclosure_on_the_case_page(web, cases, page):
     screenshot(page, "case-consents-fi")
 
 
+def test_a_consent_ending_before_it_begins_is_refused_naming_the_field(web, cases, page):
+    log_in(page, web, "kaisa")
+    page.goto(f"{web.url}/cases/{cases.paired}#consents")
+    before = len(CaseFiles.of(web.site).open(cases.paired, "consent").documents)
+    page.click("#consents .sopu-legal-form > summary")
+    page.fill("#consent-service", CLINIC)
+    page.select_option("#consent-kind", "child_health_clinic")
+    page.fill("#consent-scope", "Lapsen terveys ja kasvu")
+    page.fill("#consent-from", "2026-06-01")
+    page.fill("#consent-to", "2025-06-01")  # a slip of the year
+    page.click("#give-consent button[type=submit]")
+    notice = page.locator("#legal-notice")
+    assert notice.get_attribute("role") == "alert"
+    assert "Tarkistettava kenttä: Voimassa asti (valinnainen)." in notice.inner_text()
+    assert len(CaseFiles.of(web.site).open(cases.paired, "consent").documents) == before
+
+
 def _disclose(page, recipient: str, consent_text: str) -> None:
     page.click("#disclosures .sopu-legal-form > summary")
     page.fill("#disclosure-recipient", recipient)
@@ -141,3 +158,15 @@ def test_an_instructor_of_another_case_and_the_admin_get_not_found(web, cases, p
         log_in(page, web, username)
         response = page.goto(f"{web.url}/families/{family_id}/access-report")
         assert response.status == 404
+
+
+def test_a_member_not_in_the_family_is_said_and_never_passed_off_as_one(web, cases, page):
+    family_id = web.site.cases.get(cases.single)["family_id"]
+    [other] = CaseFiles.of(web.site).open(cases.paired, "family").documents
+    stranger = other["members"][0]["id"]  # a member of another family
+    log_in(page, web, "esihenkilo")
+    page.goto(f"{web.url}/families/{family_id}/access-report?lang=fi&member={stranger}")
+    assert "ei ole tämän perheen jäsen" in page.locator("[role=alert]").inner_text()
+    assert " – " not in page.locator("h1").inner_text()  # the family's report, named so
+    page.emulate_media(media="print")
+    assert page.locator("[role=alert]").is_visible()  # on paper too

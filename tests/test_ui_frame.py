@@ -75,3 +75,37 @@ def test_pages_forbid_inline_script_framing_and_caching(web):
     css = requests.get(f"{web.url}/assets/hds/components/all.min.css")
     assert css.status_code == 200 and ".hds-button" in css.text
     assert requests.get(f"{web.url}/assets/hds/../../../setup.cfg").status_code == 404
+
+
+def test_the_page_after_login_stays_on_this_site_and_a_line_break_is_no_header(web, page):
+    sent = requests.get(f"{web.url}/cases/%0d%0aSet-Cookie:%20x=1", allow_redirects=False)
+    assert sent.status_code == 303 and "Set-Cookie" not in sent.headers  # to the login
+    assert sent.headers["Location"].startswith("/login?next=/cases/")
+    page.goto(f"{web.url}/queue?status=pending")  # logged out: to the login, and back
+    page.fill("#username", "esihenkilo")
+    page.fill("#password", "sopu-demo-2026")
+    page.click("button[type=submit] >> text=Kirjaudu")
+    page.wait_for_load_state()
+    assert page.url == f"{web.url}/queue?status=pending"
+    for target in ("/\\evil.example", "/\r\nX-Injected: 1", "//evil.example"):
+        form = requests.get(f"{web.url}/login")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        answer = requests.post(
+            f"{web.url}/login",
+            cookies=form.cookies,
+            data={"csrf_token": token, "username": "aino", "password": "sopu-demo-2026",
+                  "next": target},
+            allow_redirects=False,
+        )  # fmt: skip
+        assert (answer.status_code, answer.headers["Location"]) == (303, "/"), target
+        assert "X-Injected" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang"),
+    [("sv-FI,en;q=0.5", "sv"), ("fi-FI,sv;q=0.5", "fi"), ("en-GB,fi;q=0.8", "en"),
+     ("de-DE,sv;q=0.3", "sv"), ("sv;q=0,en;q=0.1", "en"), ("de", "fi"), ("*", "fi")],
+)  # fmt: skip
+def test_the_browsers_language_counts_by_its_main_tag(web, accept, lang):
+    login = requests.get(f"{web.url}/login", headers={"Accept-Language": accept})
+    assert f'<html lang="{lang}"' in login.text

@@ -103,6 +103,18 @@ def test_an_instructor_has_no_processing_times_and_an_admin_sees_every_team(web,
     assert axe_violations(page) == []
 
 
+def test_a_report_asked_for_with_a_bad_period_or_month_says_which_field(web, page):
+    log_in(page, web, "pia")
+    page.goto(f"{web.url}/reports/processing-times?period=2026H3")
+    assert "1.10.2026–31.3.2027" in page.inner_text("main")  # the half-year under way
+    assert "”Puolivuotisjakso” ei ole puolivuotisjakso" in page.inner_text("[role=alert]")
+    page.goto(f"{web.url}/reports/observations?from=2026-10&to=2026-13")
+    assert "”Loppukuukausi” ei ole kuukausi" in page.inner_text("[role=alert]")
+    page.goto(f"{web.url}/reports/observations?from=2026-10&to=2027-01")
+    assert page.locator("[role=alert]").count() == 0
+    assert axe_violations(page) == []
+
+
 def record(page, month: str, tags: str, text: str) -> None:
     page.fill("#observed_in", month)
     page.fill("#tags", tags)

@@ -12,7 +12,7 @@ knew it keeps syncing unchanged), so it is kept, as a member id, in the audit en
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sync.store.errors import NotFound
 
@@ -25,6 +25,7 @@ from .records import Records
 
 GIVEN_FIELDS = ("service_kind", "service_name", "scope", "given_by", "valid_from", "valid_to")
 WRITE_ATTEMPTS = 3
+CLOCK_SKEW = timedelta(minutes=5)  # a withdrawal's time may run this far ahead
 
 
 class Consents:
@@ -39,6 +40,7 @@ class Consents:
         case = self.cases.get(case_id)
         fields = {k: details[k] for k in GIVEN_FIELDS if details.get(k) not in (None, "")}
         self._check_guardian(case, fields.get("given_by"), "given_by")
+        _check_period(fields.get("valid_from"), fields.get("valid_to"))
         doc = {"_id": new_id(), "type": "consent", "case_id": case_id, **fields}
         doc = stamped(doc, actor, created=True)
         _written(self.records.write(case_id, [doc]), doc["_id"])
@@ -55,6 +57,7 @@ class Consents:
         case = self.cases.get(case_id)
         self._check_guardian(case, withdrawn_by, "withdrawn_by")
         when = at or utcnow()
+        _check_not_future(when)
         for _ in range(WRITE_ATTEMPTS):
             current = self.consent(case_id, consent_id)
             if current.get("withdrawn_at"):
@@ -167,6 +170,30 @@ def state_on(doc: dict, day: date) -> str:
     if doc.get("valid_to") and doc["valid_to"] < day.isoformat():
         return "expired"
     return "valid"
+
+
+def _check_not_future(withdrawn_at: str) -> None:
+    """A withdrawal is recorded once the guardian has withdrawn: one dated ahead would
+    make the consent read as withdrawn today while it still holds for disclosures.
+    A few minutes of a client's clock running fast are allowed."""
+    try:
+        moment = datetime.fromisoformat(withdrawn_at.replace("Z", "+00:00"))
+    except ValueError:
+        return  # left to the wire contract
+    if moment.tzinfo and moment > datetime.now(UTC) + CLOCK_SKEW:
+        raise InvalidInput(f"withdrawn_at ({withdrawn_at}) is in the future", field="withdrawn_at")
+
+
+def _check_period(valid_from: object, valid_to: object) -> None:
+    """A consent cannot end before it begins (a slip of the year, 2026 → 2025): it
+    would hold on no day, and every disclosure on it would be refused. Dates that are
+    not dates are left to the wire contract, which names them."""
+    try:
+        start, end = date.fromisoformat(valid_from), date.fromisoformat(valid_to)
+    except (TypeError, ValueError):
+        return
+    if end < start:
+        raise InvalidInput(f"valid_to ({end}) is before valid_from ({start})", field="valid_to")
 
 
 def _written(results: list[dict], doc_id: str) -> None:

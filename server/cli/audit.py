@@ -56,7 +56,9 @@ def verify_command(ctx: click.Context, anchor_file: Path | None) -> None:
             f" ({found.explanation})"
         )
     if anchor is not None and not anchored:
-        click.echo(f"anchor {anchor.get('anchored_at', '')}: every anchored head stands".strip())
+        when = anchor.get("anchored_at") if isinstance(anchor, dict) else None
+        click.echo(f"anchor {when}: every anchored head stands" if when else
+                   "anchor: every anchored head stands")  # fmt: skip
     if anchored or recorded or any(breaks.values()):
         ctx.exit(1)
 
@@ -94,12 +96,20 @@ def anchor_command(ctx: click.Context, out_file: Path | None, actor: str) -> Non
     Keep the output somewhere the site's administrators cannot change it; later,
     `sopu audit verify --anchor FILE` proves nothing up to these heads changed.
     """
+    if out_file is not None and not out_file.parent.is_dir():  # before anything is recorded
+        raise click.ClickException(f"{out_file}: no such directory {out_file.parent}")
     site = open_site(ctx)
     try:
         anchor = LogVerification(site.directory, site.audit).anchor(actor)
     finally:
         site.close()
     text = json.dumps(anchor, indent=2)
+    click.echo(text)  # recorded now: print it whatever becomes of the file
     if out_file is not None:
-        out_file.write_text(text + "\n", "utf-8")
-    click.echo(text)
+        try:
+            out_file.write_text(text + "\n", "utf-8")
+        except OSError as exc:
+            raise click.ClickException(
+                f"{out_file}: not written ({exc.strerror}); the anchor printed above was"
+                " recorded, keep that copy"
+            ) from None

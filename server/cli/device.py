@@ -33,6 +33,7 @@ import requests
 
 from mobile_schema import DocumentInvalid
 from mobile_schema import paths as p
+from mobile_schema.access_event import MAX_VIEWED
 from mobile_schema.base import open_items
 from mobile_schema.visit import VISIT_KINDS
 from sync.crypto import KeyUnavailable, WrongPassphrase
@@ -775,9 +776,11 @@ def finalise_command(handset: _Handset, note_id: str) -> None:
 
 def _viewed(device: Device, case_id: str, doc_ids: list[str]) -> None:
     """The worker opened these client documents: an access event the next sync pushes
-    into the family's access log (before they are shown, so no view goes unrecorded)."""
-    if doc_ids:
-        device.record_view(case_id, doc_ids)
+    into the family's access log (before they are shown, so no view goes unrecorded).
+    A long case file is more documents than one event names: one event per 200."""
+    ids = sorted(set(doc_ids))
+    for start in range(0, len(ids), MAX_VIEWED):
+        device.record_view(case_id, ids[start : start + MAX_VIEWED])
 
 
 def _all_docs(device: Device) -> list[dict]:

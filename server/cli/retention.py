@@ -55,6 +55,12 @@ def shred_command(ctx: click.Context, due_flag: bool, yes: bool, today, actor: s
     if not due_flag:
         raise click.UsageError("say which cases: --due (every case whose retention has ended)")
     day = today.date() if today else date.today()
+    if day > date.today():  # destroying is forever: never count to a day not yet come
+        raise click.BadParameter(
+            f"{day} is in the future; shred counts to today at the latest "
+            "(see what will be due with `sopu retention due --today`)",
+            param_hint="--today",
+        )
     site = open_site(ctx)
     try:
         due = site.retention.due(day)

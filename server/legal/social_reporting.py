@@ -26,11 +26,16 @@ class MonthInvalid(ValueError):
     """A month that is not YYYY-MM."""
 
 
+def is_month(text: object) -> bool:
+    """Whether `text` is a month YYYY-MM of the calendar (01–12)."""
+    return isinstance(text, str) and bool(_MONTH.match(text))
+
+
 def check_span(first: str, last: str) -> tuple[str, str]:
     """The span from the earlier of two months YYYY-MM to the later (given in either
     order: "from" after "to" is the same span)."""
     for month in (first, last):
-        if not _MONTH.match(month or ""):
+        if not is_month(month):
             raise MonthInvalid("a month is YYYY-MM")
     return (first, last) if first <= last else (last, first)
 

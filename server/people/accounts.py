@@ -49,7 +49,10 @@ class Accounts:
         _check_role(role)
         if not username or len(username) > 100:
             raise InvalidInput("username: 1 to 100 characters", field="username")
-        if self.directory.one("SELECT 1 FROM workers WHERE username = ?", (username,)):
+        # "Aino" beside "aino" would be two people to the eye and to a phone's keyboard.
+        if self.directory.one(
+            "SELECT 1 FROM workers WHERE username = ? COLLATE NOCASE", (username,)
+        ):
             raise ConflictError(f"username {username} is taken", field="username")
         worker_id = secrets.token_hex(16)
         with self.directory.transaction() as con:

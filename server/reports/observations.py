@@ -16,8 +16,8 @@ from mobile_schema import validate_document
 from ..audit import AuditLog
 from ..casework.cases import new_id, stamped
 from ..directory.db import Directory, utcnow
-from ..errors import Forbidden
-from ..legal.social_reporting import Observation
+from ..errors import Forbidden, InvalidInput
+from ..legal.social_reporting import Observation, is_month
 
 RECORDERS = ("worker", "supervisor")
 
@@ -41,6 +41,7 @@ class Observations:
             created=True,
         )
         doc = validate_document(doc)
+        _check_countable(doc)
         tags = sorted(set(doc["phenomenon_tags"]))
         with self.directory.transaction() as con:
             con.execute(
@@ -69,3 +70,16 @@ class Observations:
             Observation(row["observed_in"], tuple(json.loads(row["tags"])), row["text"])
             for row in rows
         ]
+
+
+def _check_countable(doc: dict) -> None:
+    """What the wire contract lets through but no report could count: a month that is
+    not in the calendar (2026-13 sorts between December and the next January, so every
+    span would count it somewhere wrong) and an observation without a tag."""
+    if not is_month(doc["observed_in"]):
+        raise InvalidInput("observed_in: a month YYYY-MM, the month 01 to 12", field="observed_in")
+    if not doc["phenomenon_tags"]:
+        raise InvalidInput(
+            "phenomenon_tags: at least one tag, like housing-insecurity",
+            field="phenomenon_tags",
+        )

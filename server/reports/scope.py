@@ -16,7 +16,7 @@ from datetime import date
 
 from ..errors import Forbidden, InvalidHalfYear, InvalidInput, InvalidMonths, NotFoundError
 from ..legal.processing_times import Period, PeriodInvalid, parse_period, period_of
-from ..legal.social_reporting import MonthInvalid, check_span
+from ..legal.social_reporting import MonthInvalid, check_span, is_month
 
 
 def processing_time_teams(account: dict, team: str | None, teams: dict[str, str]) -> list[str]:
@@ -61,7 +61,8 @@ def months(first: str | None, last: str | None, today: date) -> tuple[str, str]:
     try:
         return check_span(first, last)
     except MonthInvalid as exc:
-        raise InvalidMonths(str(exc), parameter="from") from None
+        wrong, value = ("from", first) if not is_month(first) else ("to", last)
+        raise InvalidMonths(f"{wrong}: {exc}, not {value!r}", parameter=wrong) from None
 
 
 def _own(account: dict, team: str | None) -> str:

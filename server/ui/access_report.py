@@ -70,6 +70,11 @@ def access_report_page(family_id: str):
     members = case_view.member_names(CaseFile("", [family])) if family else {}
     member = request.args.get("member") or None
     if member not in members:
+        if member:  # never the whole family's report mistaken for one member's
+            error = _(
+                "“Family member”: that person is not a member of this family. This is the "
+                "report of the whole family."
+            )
         member = None
     report = site().access_reports.produce(family_id, me, start, end, day, member_id=member)
     return render(

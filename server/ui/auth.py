@@ -69,8 +69,10 @@ def language():
 
 
 def _local(target: str | None) -> str | None:
-    """Only a path on this site (never `//evil.example` or `https://…`)."""
-    if not target:
+    """Only a path on this site (never `//evil.example` or `https://…`), and never one
+    with a control character or a backslash (a browser reads `/\\evil` as `//evil`; a
+    line break cannot go into a `Location` header at all)."""
+    if not target or any(c < " " or c in "\\\x7f" for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -7,6 +7,7 @@ in their language (403, 404), and an ended session sends them to the login page.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, current_app, g, redirect, request, send_from_directory
 from werkzeug.exceptions import NotFound
@@ -37,8 +38,15 @@ bp.after_request(security.protect)
 
 @bp.errorhandler(Unauthenticated)
 def _log_in_first(_exc):
-    target = request.full_path.rstrip("?") if request.method == "GET" else "/"
-    return redirect(f"/login?next={target}" if target not in ("/", "") else "/login", 303)
+    target = _this_page() if request.method == "GET" else "/"
+    return redirect(f"/login?next={quote(target, safe='/')}" if target != "/" else "/login", 303)
+
+
+def _this_page() -> str:
+    """The path and query asked for, as sent on the wire: the path is decoded by then,
+    and a `%0d%0a` in it would otherwise be a line break in the `Location` header."""
+    query = request.query_string.decode("latin-1")
+    return quote(request.path) + (f"?{query}" if query else "")
 
 
 @bp.errorhandler(Forbidden)

@@ -66,6 +66,23 @@ OUTCOMES = {
     "doc_validation": N_("Check the fields of the form."),
 }
 REFUSED = {k for k in OUTCOMES if k not in ("given", "withdrawn", "disclosed")}
+# A refused form's field (`?field=`), by the label the form shows it with.
+FIELD_LABELS = {
+    "service_name": N_("Service"),
+    "service_kind": N_("Kind of service"),
+    "scope": N_("Scope: what may be shared, in the client's words"),
+    "given_by": N_("Given by"),
+    "valid_from": N_("Valid from"),
+    "valid_to": N_("Valid until (optional)"),
+    "withdrawn_by": N_("Withdrawn by"),
+    "recipient": N_("Recipient service"),
+    "basis": N_("Basis"),
+    "consent_id": N_("Consent (on the client's consent)"),
+    "statute": N_("Provision (on a statutory basis)"),
+    "doc_ids": N_("Documents disclosed"),
+    "member_ids": N_("About whom"),
+    "disclosed_on": N_("Disclosed on"),
+}
 
 
 @dataclass
@@ -130,7 +147,7 @@ def section(case: dict, file: CaseFile, histories: dict, me: dict, day: date) ->
         "kind_labels": case_view.SERVICE_KINDS,
         "bases": BASES,
         "today": day.isoformat(),
-        "notice": _(OUTCOMES[outcome]) if outcome in OUTCOMES else None,
+        "notice": _notice(outcome, request.args.get("field", "")),
         "refused": outcome in REFUSED,
         "family_id": case["family_id"],
     }
@@ -208,17 +225,32 @@ def _instructors_case(case_id: str) -> dict:
 
 def _outcome(case_id: str, done: str, action):
     """Do it, then back to the case's consents with what happened (or why not)."""
+    query = {}
     try:
         action()
-        outcome = done
+        query["legal"] = done
     except Forbidden:
         raise
-    except DocumentInvalid:
-        outcome = "doc_validation"
+    except DocumentInvalid as exc:
+        query["legal"] = "doc_validation"
+        query["field"] = exc.problems[0].path.strip("/").split("/")[0] if exc.problems else ""
     except DomainError as exc:
-        outcome = exc.code if exc.code in OUTCOMES else "invalid_input"
+        query["legal"] = exc.code if exc.code in OUTCOMES else "invalid_input"
+        query["field"] = exc.details.get("field") or ""
+    if query.get("field") not in FIELD_LABELS:
+        query.pop("field", None)
     anchor = "#disclosures" if done == "disclosed" else "#consents"
-    return redirect(f"/cases/{case_id}?{urlencode({'legal': outcome})}{anchor}", 303)
+    return redirect(f"/cases/{case_id}?{urlencode(query)}{anchor}", 303)
+
+
+def _notice(outcome: str, field: str) -> str | None:
+    """What happened, and for a refusal the field to check, by its label on the form."""
+    if outcome not in OUTCOMES:
+        return None
+    notice = _(OUTCOMES[outcome])
+    if outcome in REFUSED and field in FIELD_LABELS:
+        notice += " " + _("The field to check: %(field)s.", field=_(FIELD_LABELS[field]))
+    return notice
 
 
 def _day(text: str | None) -> date | None:

@@ -9,7 +9,8 @@ build step and no compiled file to forget. `tests/test_ui_translations.py` check
 every marked string is translated into Finnish and Swedish.
 
 The language of a request: the person's own choice (stored on the account), else the
-`sopu_lang` cookie, else the browser's Accept-Language, else Finnish.
+`sopu_lang` cookie, else the browser's Accept-Language (its first language we speak,
+by the main tag: `sv-FI` is Swedish), else Finnish.
 """
 
 from __future__ import annotations
@@ -65,9 +66,19 @@ def choose(account: dict | None) -> str:
     """The language for this request (see the module docstring); remembered in `g`."""
     chosen = (account or {}).get("language") or request.cookies.get(COOKIE)
     if chosen not in LANGUAGES:
-        chosen = request.accept_languages.best_match(LANGUAGES) or DEFAULT
+        chosen = _browser_language()
     g.ui_language = chosen
     return chosen
+
+
+def _browser_language() -> str:
+    """The browser's first language we speak, by its main tag: a Finland-Swedish
+    browser says `sv-FI,en;q=0.5`, and means Swedish, not English."""
+    for value, quality in request.accept_languages:  # the most wanted first
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if quality > 0 and primary in LANGUAGES:
+            return primary
+    return DEFAULT
 
 
 def gettext(message: str, **variables) -> str:

@@ -12,6 +12,8 @@ Counts and observations are no client data, so the pages write no access log ent
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, redirect, request
 
 from mobile_schema import DocumentInvalid
@@ -60,8 +62,8 @@ def processing_times_page():
         raise Forbidden(_("The processing times are for supervisors and administrators."))
     try:
         report = processing_times_report()
-    except InvalidInput:
-        return redirect("/reports/processing-times", 303)  # back to the half-year under way
+    except InvalidInput as exc:  # back to the half-year under way, saying what was wrong
+        return redirect(_invalid("/reports/processing-times", exc, keep=("team",)), 303)
     current = period_of(today())
     chart = processing_chart([(t.name, t.counts) for t in report.teams])
     return render(
@@ -75,6 +77,7 @@ def processing_times_page():
         outcomes=OUTCOMES,
         team=request.args.get("team", ""),
         teams=site().processing_times.teams() if me["role"] == "admin" else {},
+        error=_invalid_notice(request.args.get("invalid")),
     )
 
 
@@ -127,8 +130,8 @@ def _observations_page(me: dict, notice=None, error=None, form=None, status: int
         team_id, report = None, None
         if me["role"] != "admin" or request.args.get("team"):
             team_id, report = social_report_of_request()
-    except InvalidInput:
-        return redirect("/reports/observations", 303)
+    except InvalidInput as exc:
+        return redirect(_invalid("/reports/observations", exc, keep=("team",)), 303)
     return render(
         "reports_observations.html",
         status,
@@ -142,9 +145,33 @@ def _observations_page(me: dict, notice=None, error=None, form=None, status: int
         suppressed=SUPPRESSED,
         threshold=THRESHOLD,
         notice=notice,
-        error=error,
+        error=error or _invalid_notice(request.args.get("invalid")),
         form=form or {},
     )
+
+
+# A report asked for with a parameter that is not one (`?invalid=`), in words.
+INVALID = {
+    "period": N_(
+        "“Half-year” is not a half-year YYYYH1 (1.4.–30.9.) or YYYYH2 (1.10.–31.3.): "
+        "this is the half-year under way."
+    ),
+    "from": N_("“From month” is not a month YYYY-MM: this is the report of this year."),
+    "to": N_("“To month” is not a month YYYY-MM: this is the report of this year."),
+}
+
+
+def _invalid(path: str, exc: InvalidInput, keep: tuple[str, ...]) -> str:
+    """The report's own page without the parameter that was wrong, naming it."""
+    query = {k: request.args[k] for k in keep if request.args.get(k)}
+    wrong = exc.details.get("parameter")
+    if wrong in INVALID:
+        query["invalid"] = wrong
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _invalid_notice(parameter: str | None) -> str | None:
+    return _(INVALID[parameter]) if parameter in INVALID else None
 
 
 def _recorded(month: str | None) -> str | None:

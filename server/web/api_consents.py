@@ -190,8 +190,15 @@ def instructors_case(case_id: str) -> dict:
     tag="consents",
 )
 def list_disclosures(case_id: str):
-    case = readable_case(site().cases, person(), case_id, today())
-    return jsonify(DisclosureSchema(many=True).dump(site().disclosures.of_case(case["id"])))
+    account = person()
+    case = readable_case(site().cases, account, case_id, today())
+    rows = site().disclosures.of_case(case["id"])
+    ids = {doc_id for row in rows for doc_id in row["doc_ids"]}
+    if ids:  # who received which documents is itself about the client: logged as a read
+        site().access_log.record(
+            account["id"], case["id"], ids, "read", purpose=PURPOSES[account["role"]]
+        )
+    return jsonify(DisclosureSchema(many=True).dump(rows))
 
 
 @bp.post("/cases/<case_id>/disclosures")

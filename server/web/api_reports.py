@@ -27,6 +27,8 @@ from .openapi import documented, query_parameter
 
 bp = Blueprint("reports", __name__, url_prefix="/api")
 _OBSERVATION = ObservationSchema._declared_fields
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+TAGS_LIMIT = 20  # as the wire document's phenomenon_tags
 
 
 class NewObservationSchema(StrictSchema):
@@ -34,8 +36,16 @@ class NewObservationSchema(StrictSchema):
     team is the sender's own (`team_id`, if given, must be it)."""
 
     team_id = f.doc_id(required=False)
-    observed_in = copy.deepcopy(_OBSERVATION["observed_in"])
-    phenomenon_tags = copy.deepcopy(_OBSERVATION["phenomenon_tags"])
+    # Tighter than the wire document, as `Observations.record` checks: a month of the
+    # calendar, and a tag to count it under.
+    observed_in = f.String(
+        required=True, validate=f.Pattern(MONTH_PATTERN, "Expected a month as YYYY-MM, 01–12.")
+    )
+    phenomenon_tags = f.List(
+        copy.deepcopy(_OBSERVATION["phenomenon_tags"].inner),
+        validate=f.non_empty(TAGS_LIMIT),
+        required=True,
+    )
     text = copy.deepcopy(_OBSERVATION["text"])
 
 
