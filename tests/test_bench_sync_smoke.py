@@ -35,6 +35,7 @@ HEADLINES = [
     "noop_ratio_20x",
     "concurrent_p99_ms",
     "concurrent_errors",
+    "concurrent_alone_server_ms",
     "pull_50k_rss_mb",
 ]
 RATES = [
@@ -90,6 +91,9 @@ def test_figures_are_sane(figures):
     assert figures["noop_p95_ms"] >= figures["noop_median_ms"]
     assert figures["concurrent_p99_ms"] >= figures["concurrent_p50_ms"]
     assert figures["concurrent_devices"] >= 2
+    assert figures["concurrent_floor_errors"] == 0  # the same-run baseline
+    assert figures["concurrent_floor_p99_ms"] > 0
+    assert figures["concurrent_server_cpu_ms_per_sync"] > 0
     # A Python web worker uses tens of MB; far outside this is a measuring mistake.
     assert 10 < figures["pull_50k_rss_mb"] < 4000
     assert figures["pull_docs_with_keyrings"] == figures["pull_docs"] + figures["pull_cases"]

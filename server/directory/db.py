@@ -23,7 +23,10 @@ class Directory:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connections = ThreadConnections(
-            self.path, (*CRASH_SAFE, "foreign_keys=ON", "secure_delete=ON"), sqlite3.Row
+            self.path,
+            (*CRASH_SAFE, "foreign_keys=ON", "secure_delete=ON"),
+            sqlite3.Row,
+            queue_writers=True,  # many short writers: see sync.sqlite_connections
         )
         self._migrate()
 
@@ -33,6 +36,12 @@ class Directory:
     def transaction(self):
         """A write transaction (BEGIN IMMEDIATE): all or nothing."""
         return self._connections.transaction()
+
+    def grouped(self):
+        """A write transaction that may commit together with other threads' (one
+        fsync for several; `sync.group_commit`), all or nothing, durable on return.
+        Only for work done entirely through the connection it gives."""
+        return self._connections.group_transaction()
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, params).fetchall()

@@ -95,8 +95,9 @@ class Cursors:
         return replace(state, pending=sorted(set(state.pending) | touched))
 
     def save(self, device_id: str, base: State, steps: list[list], final: State) -> int:
-        """Store a response: `steps[i]` are the steps of result i."""
-        with self.directory.transaction() as con:
+        """Store a response: `steps[i]` are the steps of result i (committed with
+        other requests' small writes: `Directory.grouped`)."""
+        with self.directory.grouped() as con:
             cursor = con.execute(
                 "INSERT INTO sync_cursors (device_id, created_at, base, steps, final)"
                 " VALUES (?, ?, ?, ?, ?)",

@@ -61,11 +61,12 @@ class Gateway:
         return handle
 
     def _deliver(self, device: dict, docs_by_case: dict[str, list[str]]) -> None:
-        """Log what went to the device: one transaction for all its cases."""
+        """Log what went to the device: one transaction for all its cases (committed
+        with other requests' small writes, durable before the answer leaves)."""
         pending = {case: ids for case, ids in docs_by_case.items() if ids}
         if not pending:
             return
-        with self.site.directory.transaction() as con:
+        with self.site.directory.grouped() as con:
             for case_id, doc_ids in pending.items():
                 self.site.access_log.record(
                     device["worker_id"], case_id, doc_ids, "deliver", device["id"], con
@@ -495,7 +496,7 @@ class Gateway:
 
     def put_local(self, device: dict, local_id: str, doc: dict) -> dict:
         body = {k: v for k, v in doc.items() if not k.startswith("_")}
-        with self.site.directory.transaction() as con:
+        with self.site.directory.grouped() as con:  # a checkpoint: one small write
             row = con.execute(
                 "SELECT rev FROM sync_local WHERE device_id = ? AND local_id = ?",
                 (device["id"], local_id),

@@ -67,7 +67,12 @@ class Devices:
 
     def check_active(self, device_id: str) -> dict:
         """The device, or DeviceRevoked (with the wipe instruction) if it was revoked."""
-        device = self.get(device_id)
+        return self.active(self.get(device_id))
+
+    @staticmethod
+    def active(device: dict) -> dict:
+        """`device` (a row already read), or DeviceRevoked if it was revoked."""
+        device_id = device["id"]
         if device["revoked_at"]:
             raise DeviceRevoked(
                 f"device {device_id} was revoked at {device['revoked_at']}: wipe local data",

@@ -56,18 +56,23 @@ class DeviceTokens:
             return self._issue(con, device_id)
 
     def device_for(self, token: str, kind: str = "access") -> dict:
-        """The active device holding this token; Unauthenticated/TokenExpired/DeviceRevoked."""
+        """The active device holding this token; Unauthenticated/TokenExpired/DeviceRevoked.
+
+        Every device request asks this, so the token and its device are one query."""
         row = self.directory.one(
-            "SELECT device_id, expires_at, used_at FROM device_tokens"
-            " WHERE token_hash = ? AND kind = ?",
+            "SELECT t.expires_at AS token_expires_at, t.used_at AS token_used_at, d.*"
+            " FROM device_tokens t JOIN devices d ON d.id = t.device_id"
+            " WHERE t.token_hash = ? AND t.kind = ?",
             (_hash(token), kind),
         )
         if row is None:
             raise Unauthenticated(f"unknown {kind} token")
-        device = self.devices.check_active(row["device_id"])
-        if row["used_at"] is not None:
+        device = dict(row)
+        expires_at, used_at = device.pop("token_expires_at"), device.pop("token_used_at")
+        self.devices.active(device)
+        if used_at is not None:
             raise Unauthenticated(f"this {kind} token was replaced by a refresh")
-        if row["expires_at"] < _iso(datetime.now(UTC)):
+        if expires_at < _iso(datetime.now(UTC)):
             raise TokenExpired(f"{kind} token expired; refresh it at /api/devices/token")
         return device
 
