@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import http_errors, ui
@@ -36,9 +36,11 @@ from .web import (
     api_reports,
     api_session,
     hygiene,
+    observability,
     sync,
 )
 from .web.context import today
+from .web.no_flask_session import NoFlaskSession
 from .web.openapi import build_spec
 
 BLUEPRINTS = [
@@ -69,7 +71,9 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    app.session_interface = NoFlaskSession()  # sessions live in the directory
     hygiene.install(app, config.max_request_size, config.behind_tls)
+    observability.install(app, config.metrics_token)  # JSON request log, /metrics, probes
     app.extensions["sopu.site"] = site
     app.extensions["sopu.config"] = config
     app.extensions["sopu.tokens"] = DeviceTokens(
@@ -101,7 +105,8 @@ def _expire_assignments_daily(app: Flask, site: Site) -> None:
 
     @app.before_request
     def expire_due_assignments() -> None:
-        expiry()
+        if request.endpoint not in observability.PROBES:  # probes touch no data
+            expiry()
 
 
 def _retention_daily(app: Flask, site: Site, config: Config) -> None:
@@ -112,7 +117,8 @@ def _retention_daily(app: Flask, site: Site, config: Config) -> None:
 
     @app.before_request
     def destroy_cases_past_retention() -> None:
-        check()
+        if request.endpoint not in observability.PROBES:
+            check()
 
 
 def open_site(config: Config) -> Site:

@@ -16,6 +16,8 @@
                                              # CSS, from `npm ci`)
     retention_daily = "shred"                # SOPU_RETENTION_DAILY: "shred" (destroy cases
                                              # whose retention ended, daily) or "report"
+    metrics_token = ""                       # SOPU_METRICS_TOKEN: the bearer token
+                                             # /metrics asks for (empty: no /metrics)
     [retention]                              # SOPU_RETENTION="family_services=30,..."
     family_services = 30                     # years from closure, per service task or group
 
@@ -54,6 +56,7 @@ class Config:
     ui_assets: Path = Path(__file__).resolve().parents[1] / "node_modules" / "hds-core" / "lib"
     retention: dict = field(default_factory=dict)  # service task or group -> years
     retention_daily: str = "shred"
+    metrics_token: str = ""  # bearer token for /metrics; empty: /metrics is 404
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

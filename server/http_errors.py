@@ -17,8 +17,9 @@ from mobile_schema import DocumentInvalid
 from sync.crypto import CryptoError
 from sync.store.errors import InsufficientStorage, StoreError, Unavailable
 
-from . import errors
+from . import errors, metrics
 from .web.hygiene import describe_unexpected, request_id, too_large_reason
+from .web.observability import count_directory_error
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def store_fault(exc: Exception):
     code, status, retry_after, reason = next(
         fault for cls, fault in STORE_FAULTS.items() if isinstance(exc, cls)
     )
+    metrics.STORE_ERRORS.labels(code).inc()
     log.warning("%s request=%s: %s", code, request_id(), getattr(exc, "reason", ""))
     response = jsonify(error_body(code, reason))
     response.status_code = status
@@ -116,6 +118,7 @@ def unexpected(exc: Exception):
     """Logged with the request id, route and exception type only (never the exception's
     message, which may quote request values); the id is in the answer to quote."""
     log.error(describe_unexpected(exc))
+    count_directory_error(exc)
     rid = request_id()
     reason = f"Internal server error (request {rid})"
     return jsonify(error_body("internal_server_error", reason, request_id=rid)), 500

@@ -39,6 +39,7 @@ from sync.merge import Deletion, Graph, SideMeta, merge, merge_leaves, merged_re
 from sync.merge.result import MergedRevisions, MergeResult
 from sync.revisions import parse_rev
 
+from .. import metrics
 from ..site import Site
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class Resolver:
         result = self._run(plan, db, doc_id, graph)
         paths = {leaf["_rev"]: leaf["_revisions"] for leaf in leaves}
         resolution = self._write_merge(case_id, doc_id, result, paths)
+        metrics.MERGES.inc()
         reported = [(d.rev, d.by) for d in deletions]
         if reported:
             self.site.deletions.merged(case_id, doc_id, reported, resolution.merged_rev)

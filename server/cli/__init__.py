@@ -6,6 +6,7 @@ import click
 
 from .assignments import assignments
 from .audit import audit
+from .backup import backup_command, restore_command
 from .demo import demo_command
 from .device import device_group
 from .keys import keys
@@ -38,6 +39,8 @@ cli.add_command(merge)
 cli.add_command(serve_command)
 cli.add_command(seed_demo_command)
 cli.add_command(replicate_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 cli.add_command(device_group)
 cli.add_command(simulate_command)
 cli.add_command(demo_command)

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from sync.store import NotFound
 
+from .. import metrics
 from ..errors import DeviceRevoked, InvalidInput, RequestTooLarge
 from ..gateway.gateway import Gateway
 from . import sync_input
@@ -61,7 +62,13 @@ def changes(db: str):
     options = sync_input.changes_options(request.args)
     if options.feed in ("longpoll", "continuous"):
         return _longpoll(current, options)
-    return jsonify(gateway().changes(current, **options.gateway_options()))
+    return jsonify(_counted(gateway().changes(current, **options.gateway_options())))
+
+
+def _counted(changes: dict) -> dict:
+    """Count the documents a `_changes` answer carries (`include_docs`)."""
+    metrics.DELIVERED.inc(sum(1 for row in changes["results"] if "doc" in row))
+    return changes
 
 
 def _longpoll(current: dict, changes: ChangesOptions) -> Response:
@@ -71,7 +78,7 @@ def _longpoll(current: dict, changes: ChangesOptions) -> Response:
     options = changes.gateway_options()
     first = gateway().changes(current, **options)
     if first["results"]:
-        return jsonify(first)
+        return jsonify(_counted(first))
     app = current_app._get_current_object()
 
     def stream():
@@ -86,7 +93,7 @@ def _longpoll(current: dict, changes: ChangesOptions) -> Response:
             if heartbeat and time.monotonic() - beat >= heartbeat:
                 beat = time.monotonic()
                 yield "\n"
-        yield json.dumps(result) + "\n"
+        yield json.dumps(_counted(result)) + "\n"
 
     return Response(stream_with_context(stream()), mimetype="application/json")
 
@@ -101,7 +108,9 @@ def revs_diff(db: str):
 def bulk_get(db: str):
     current = _own(db)
     asks = sync_input.bulk_get_body(_body())
-    return jsonify(gateway().bulk_get(current, asks, sync_input.flag(request.args, "revs")))
+    answer = gateway().bulk_get(current, asks, sync_input.flag(request.args, "revs"))
+    metrics.DELIVERED.inc(sum("ok" in entry for r in answer["results"] for entry in r["docs"]))
+    return jsonify(answer)
 
 
 @bp.post("/<db>/_bulk_docs")
@@ -113,7 +122,15 @@ def bulk_docs(db: str):
         raise
     docs, new_edits = sync_input.bulk_docs_body(_body())
     results = gateway().bulk_docs(current, docs, new_edits)
+    _count_pushed(len(docs), results)
     return jsonify(results), 201
+
+
+def _count_pushed(sent: int, results: list[dict]) -> None:
+    """Refusals are in the results; with `new_edits=false` accepted ones are not."""
+    refused = sum(1 for result in results if "error" in result)
+    metrics.PUSHED.labels("accepted").inc(sent - refused)
+    metrics.PUSHED.labels("refused").inc(refused)
 
 
 def _quarantine(exc: DeviceRevoked) -> None:
@@ -179,6 +196,7 @@ def delete_doc(db: str, doc_id: str):
         raise InvalidInput("DELETE needs ?rev= naming the revision to delete")
     body = {"_id": doc_id, "_rev": rev, "_deleted": True}
     [result] = gateway().bulk_docs(current, [body], new_edits=True)
+    _count_pushed(1, [result])
     return _written(result, 200)
 
 
@@ -191,6 +209,7 @@ def put_doc(db: str, doc_id: str):
     if rev is not None:
         body["_rev"] = rev
     [result] = gateway().bulk_docs(current, [body], new_edits=True)
+    _count_pushed(1, [result])
     return _written(result, 201)
 
 

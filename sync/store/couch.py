@@ -42,7 +42,12 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import requests
 from ibm_cloud_sdk_core import ApiException
-from ibm_cloud_sdk_core.authenticators import BasicAuthenticator, NoAuthAuthenticator
+from ibm_cloud_sdk_core.authenticators import (
+    Authenticator,
+    BasicAuthenticator,
+    IAMAuthenticator,
+    NoAuthAuthenticator,
+)
 from ibmcloudant.cloudant_v1 import CloudantV1
 
 from ..revisions import (
@@ -254,6 +259,21 @@ def archive_id(doc_id: str, rev: str) -> str:
     return f"{ARCHIVE_PREFIX}{doc_id}:{rev}"
 
 
+IAM_USER = "iamapikey"  # https://iamapikey:<API key>@<account>.cloudantnosqldb.appdomain.cloud
+
+
+def _authenticator(user: str | None, password: str | None) -> Authenticator:
+    """No user: no auth (a local test server). The user `iamapikey`: IBM Cloud IAM, the
+    password being the API key; the SDK exchanges it for a bearer token and renews it
+    before it expires, so no long-lived password travels to Cloudant. Otherwise CouchDB
+    basic auth."""
+    if user is None:
+        return NoAuthAuthenticator()
+    if user == IAM_USER:
+        return IAMAuthenticator(password or "")
+    return BasicAuthenticator(user, password or "")
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -276,10 +296,7 @@ class CouchStore(Store):
         service_url, self.url, user, password = _split_url(url)
         self.max_document_size = max_document_size
         self.revs_limit = revs_limit
-        authenticator = (
-            NoAuthAuthenticator() if user is None else BasicAuthenticator(user, password or "")
-        )
-        self.client = CloudantV1(authenticator=authenticator)
+        self.client = CloudantV1(authenticator=_authenticator(user, password))
         self.client.set_service_url(service_url)
         self.client.set_http_config({"timeout": (min(CONNECT_TIMEOUT, timeout), timeout)})
         if retries > 0:

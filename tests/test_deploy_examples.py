@@ -1,0 +1,41 @@
+"""The example deployment files in deploy/ say what the code does: the configuration
+loads, every crontab line is a real `sopu` command, the units start what exists."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from server.cli import cli
+from server.config import load_config
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+
+
+def test_the_example_configuration_loads_and_keeps_the_kek_off_the_data_disk():
+    config = load_config(DEPLOY / "sopu.toml", env={})
+    assert config.behind_tls and config.trusted_proxies == 1
+    assert not str(config.kek_file).startswith(str(config.data_dir))
+
+
+def test_every_crontab_line_is_a_sopu_command():
+    jobs = [line.split(None, 5)[5] for line in (DEPLOY / "crontab").read_text().splitlines()
+            if line[:1].isdigit()]
+    assert len(jobs) == 5
+    for job in jobs:
+        words = shlex.split(job.replace("$(", "").replace(")", ""))
+        assert words[0] == "sopu"
+        command = [w for w in words[1:] if not w.startswith("-") and "/" not in w][:2]
+        result = CliRunner().invoke(cli, [*command, "--help"])
+        assert result.exit_code == 0, (job, result.output)
+
+
+def test_the_units_run_gunicorn_with_the_shipped_settings_and_the_kek_as_a_credential():
+    unit = (DEPLOY / "sopu.service").read_text()
+    assert "gunicorn -c /opt/sopu/deploy/gunicorn.conf.py server.app:create_app()" in unit
+    assert "LoadCredential=kek.key:/etc/sopu/kek.key" in unit
+    assert "PROMETHEUS_MULTIPROC_DIR=/run/sopu/metrics" in unit
+    assert "sopu backup" in (DEPLOY / "sopu-backup.service").read_text()
+    assert "OnCalendar=" in (DEPLOY / "sopu-backup.timer").read_text()
