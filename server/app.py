@@ -16,6 +16,7 @@ from flask import Flask, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import http_errors, ui
+from .casework.daily import OncePerDay
 from .casework.expiry import DailyExpiry
 from .casework.retention import DailyRetention
 from .config import Config, load_config
@@ -100,25 +101,24 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
 def _expire_assignments_daily(app: Flask, site: Site) -> None:
     """Before the first request of each day, end the assignments past their end date
     (`server.casework.expiry`). Tests move the day with the `SOPU_TODAY` callable."""
-    expiry = DailyExpiry(site.cases, today)
-    app.extensions["sopu.expiry"] = expiry
-
-    @app.before_request
-    def expire_due_assignments() -> None:
-        if request.endpoint not in observability.PROBES:  # probes touch no data
-            expiry()
+    _before_first_request_of_the_day(app, "sopu.expiry", DailyExpiry(site.cases, today))
 
 
 def _retention_daily(app: Flask, site: Site, config: Config) -> None:
     """Before the first request of each day, destroy the cases whose retention ended
     (or only log them: `retention_daily = "report"`; `server.casework.retention`)."""
     check = DailyRetention(site.retention, today, config.retention_daily)
-    app.extensions["sopu.retention"] = check
+    _before_first_request_of_the_day(app, "sopu.retention", check)
+
+
+def _before_first_request_of_the_day(app: Flask, name: str, job: OncePerDay) -> None:
+    """Call `job` before every request but the probes (it works once a day)."""
+    app.extensions[name] = job
 
     @app.before_request
-    def destroy_cases_past_retention() -> None:
-        if request.endpoint not in observability.PROBES:
-            check()
+    def daily_job() -> None:
+        if request.endpoint not in observability.PROBES:  # probes touch no data
+            job()
 
 
 def open_site(config: Config) -> Site:

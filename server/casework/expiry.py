@@ -14,43 +14,27 @@ the item, with its end date, until the next change of the case's assignments.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import date
 
 from .cases import Cases
+from .daily import OncePerDay
 
 ACTOR = "expiry"
 log = logging.getLogger(__name__)
 
 
-class DailyExpiry:
-    """Calls `Cases.expire_due` at most once per day per process.
+class DailyExpiry(OncePerDay):
+    """Calls `Cases.expire_due` at most once per day per process (`daily.OncePerDay`)."""
 
-    Several processes (gunicorn workers) may run it on the same day; that is safe, as
-    each run is one transaction that ends only assignments not ended yet. A failure is
-    logged and retried on the next call: housekeeping never fails a request.
-    """
+    failure = "ending expired assignments failed; retrying on the next request"
 
     def __init__(self, cases: Cases, clock: Callable[[], date] = date.today):
+        super().__init__(clock)
         self.cases = cases
-        self.clock = clock
-        self.done_for: date | None = None
-        self._lock = threading.Lock()
 
-    def __call__(self) -> list[dict]:
-        day = self.clock()
-        if self.done_for == day:
-            return []
-        with self._lock:
-            if self.done_for == day:
-                return []
-            try:
-                ended = self.cases.expire_due(ACTOR, day)
-            except Exception:  # logged, and retried on the next call
-                log.exception("ending expired assignments failed; retrying on the next request")
-                return []
-            self.done_for = day
+    def run(self, day: date) -> list[dict]:
+        ended = self.cases.expire_due(ACTOR, day)
         if ended:
             log.info("ended %d expired assignments on %s", len(ended), day.isoformat())
         return ended

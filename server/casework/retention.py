@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -37,6 +36,7 @@ from ..keys.keyrings import Keyrings
 from ..keys.service import KeyService
 from ..legal import retention
 from ..legal.retention import RetentionTable
+from .daily import OncePerDay
 
 ACTOR = "retention"
 log = logging.getLogger(__name__)
@@ -195,39 +195,23 @@ def _erase_traces(con, case_id: str) -> None:
         con.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
 
 
-class DailyRetention:
-    """Runs the retention check at most once per day per process (like `DailyExpiry`).
+class DailyRetention(OncePerDay):
+    """Runs the retention check at most once per day per process (`daily.OncePerDay`).
 
     `mode` "shred" destroys the due cases (the law requires it when retention ends);
-    "report" only logs how many are due. A failure is logged and retried on the next
-    call: housekeeping never fails a request.
+    "report" only logs how many are due.
     """
+
+    failure = "the daily retention check failed; retrying on the next request"
 
     def __init__(
         self, service: Retention, clock: Callable[[], date] = date.today, mode: str = "shred"
     ):
+        super().__init__(clock)
         self.service = service
-        self.clock = clock
         self.mode = mode
-        self.done_for: date | None = None
-        self._lock = threading.Lock()
 
-    def __call__(self) -> list[DueCase]:
-        day = self.clock()
-        if self.done_for == day:
-            return []
-        with self._lock:
-            if self.done_for == day:
-                return []
-            try:
-                found = self._run(day)
-            except Exception:  # logged, and retried on the next call
-                log.exception("the daily retention check failed; retrying on the next request")
-                return []
-            self.done_for = day
-        return found
-
-    def _run(self, day: date) -> list[DueCase]:
+    def run(self, day: date) -> list[DueCase]:
         if self.mode == "report":
             due = self.service.due(day)
             if due:
