@@ -41,6 +41,9 @@ PURPOSES = (
     "client_report",
     "statistics",  # counted for a statutory report (server/reports): counts shown, no content
 )
+# The purpose of a person's read by their role: a supervisor supervises, an instructor
+# does case work (administrators read no client data).
+ROLE_PURPOSES = {"supervisor": "supervision", "worker": "case_work"}
 
 
 @dataclass(frozen=True)

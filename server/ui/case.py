@@ -13,6 +13,7 @@ purpose: `case_work` for an instructor, `supervision` for a supervisor.
 
 from __future__ import annotations
 
+from ..access_log import ROLE_PURPOSES
 from ..casework.case_file import CaseFile, CaseFiles, readable_case
 from ..casework.status_history import status_history
 from ..web.context import site, today
@@ -20,7 +21,6 @@ from . import case_consents, case_plan, case_view
 from .blueprint import bp
 from .pages import logged_read, render, viewer
 
-PURPOSES = {"supervisor": "supervision", "worker": "case_work"}
 # The documents whose changes the page lists (the case and family documents' changes
 # are the status history and the family section).
 WITH_HISTORY = ("assessment", "plan", "visit", "note", "consent")
@@ -37,7 +37,7 @@ def case_page(case_id: str):
         for doc in file.documents
         if doc["type"] in WITH_HISTORY
     }
-    logged_read(case["id"], file.doc_ids, PURPOSES[me["role"]])
+    logged_read(case["id"], file.doc_ids, ROLE_PURPOSES[me["role"]])
     legal = _legal(case, file, histories, me)
     return render("case.html", **_page(case, file, histories), legal=legal)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from ..access_log import ROLE_PURPOSES
 from ..casework.case_file import CaseFile, CaseFiles, readable_case
 from ..errors import NotFoundError
 from ..web.context import site, today
@@ -29,7 +30,6 @@ from .i18n import N_
 from .pages import logged_read, render, viewer
 
 LANGUAGES = ("fi", "sv")
-PURPOSES = {"supervisor": "supervision", "worker": "case_work"}
 CONCLUSIONS = {
     "urgent_need": N_("Urgent need"),
     "child_protection_need": N_("Need for child protection"),
@@ -53,7 +53,7 @@ def client_copy(case_id: str):
         me["id"], case["id"], recipient=RECIPIENT, basis="client",
         doc_ids=[doc["_id"]], member_ids=[m["id"] for m in _members(family)], today=today(),
     )  # fmt: skip
-    logged_read(case["id"], [doc["_id"], *family.doc_ids], PURPOSES[me["role"]])
+    logged_read(case["id"], [doc["_id"], *family.doc_ids], ROLE_PURPOSES[me["role"]])
     g.ui_language = language  # the copy speaks the family's language, not the worker's
     members = member_names(family)
     return render(

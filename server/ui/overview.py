@@ -20,6 +20,7 @@ from sync.store.errors import NotFound
 from ..casework.team_overview import OPEN_STATUSES, TeamOverview
 from ..web.context import site, today
 from .blueprint import bp
+from .case_view import VISIT_KINDS
 from .caseload_chart import caseload_chart
 from .i18n import N_
 from .pages import logged_read, render, viewer
@@ -28,13 +29,6 @@ STATUS_LABELS = {
     "pending": N_("Pending"),
     "assessment": N_("Assessment"),
     "active": N_("Active"),
-}
-VISIT_KINDS = {
-    "home": N_("Home visit"),
-    "daycare": N_("Daycare visit"),
-    "office": N_("Office meeting"),
-    "phone": N_("Phone call"),
-    "network_meeting": N_("Network meeting"),
 }
 VISIT_STATUSES = {"planned": N_("Planned"), "done": N_("Done"), "cancelled": N_("Cancelled")}
 
@@ -94,7 +88,7 @@ def _own_page(me: dict, service: TeamOverview, day: date):
         day=day,
         statuses=OPEN_STATUSES,
         status_labels=STATUS_LABELS,
-        visit_kinds=VISIT_KINDS,
+        visit_kinds=VISIT_KINDS,  # the case page's words for them
         visit_statuses=VISIT_STATUSES,
     )
 

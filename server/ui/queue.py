@@ -18,6 +18,7 @@ from flask import redirect, request
 
 from sync.store.errors import NotFound
 
+from ..access_log import ROLE_PURPOSES
 from ..errors import CaseClosed, ConflictError, Forbidden, NotFoundError
 from ..web.context import site, today
 from .blueprint import bp
@@ -27,7 +28,6 @@ from .queue_rows import QueueRow, oldest_first, queue_row
 
 STATUSES = {"pending": N_("Pending"), "assessment": N_("Assessment")}
 WITHOUT_OWN_WORKER = "none"  # the worker filter's value for "nobody yet"
-PURPOSE = {"supervisor": "supervision", "worker": "case_work"}
 # Why an assignment from the queue was refused (`?refused=` after the redirect).
 REFUSALS = {
     "not_instructor": N_("Choose an instructor of the team."),
@@ -79,7 +79,7 @@ def _back(filters: dict, **outcome: str):
 def _queue_viewer() -> dict:
     """Supervisors and instructors; an administrator sees no client data at all."""
     me = viewer()
-    if me["role"] not in PURPOSE:
+    if me["role"] not in ROLE_PURPOSES:
         raise Forbidden(_("The queue shows client data, which administrators do not see."))
     return me
 
@@ -139,7 +139,7 @@ def _read_row(me: dict, case: dict, owner: dict | None, day: date) -> QueueRow:
         if doc_id:
             with contextlib.suppress(NotFound):  # an older case without its documents
                 docs[doc_id] = site().records.read(case["id"], doc_id)
-    logged_read(case["id"], docs, PURPOSE[me["role"]])
+    logged_read(case["id"], docs, ROLE_PURPOSES[me["role"]])
     row_docs = docs.get(case["id"]), docs.get(case["family_doc_id"])
     return queue_row(case, *row_docs, owner, day)
 

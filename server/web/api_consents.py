@@ -24,6 +24,7 @@ from mobile_schema.base import StrictSchema
 from mobile_schema.consent import SERVICE_KINDS
 from mobile_schema.json_schema import object_schema
 
+from ..access_log import ROLE_PURPOSES
 from ..casework.case_file import CaseFiles, readable_case
 from ..casework.consents import consent_history, state_on
 from ..disclosure_log import check_documents
@@ -35,7 +36,6 @@ from .io import load
 from .openapi import documented
 
 bp = Blueprint("consents", __name__, url_prefix="/api")
-PURPOSES = {"supervisor": "supervision", "worker": "case_work"}
 
 
 class GiveConsentSchema(StrictSchema):
@@ -119,7 +119,7 @@ def list_consents(case_id: str):
     ids = [row["consent"]["_id"] for row in rows]
     if ids:
         site().access_log.record(
-            account["id"], case["id"], ids, "read", purpose=PURPOSES[account["role"]]
+            account["id"], case["id"], ids, "read", purpose=ROLE_PURPOSES[account["role"]]
         )
     return jsonify(ConsentWithHistorySchema(many=True).dump(rows))
 
@@ -196,7 +196,7 @@ def list_disclosures(case_id: str):
     ids = {doc_id for row in rows for doc_id in row["doc_ids"]}
     if ids:  # who received which documents is itself about the client: logged as a read
         site().access_log.record(
-            account["id"], case["id"], ids, "read", purpose=PURPOSES[account["role"]]
+            account["id"], case["id"], ids, "read", purpose=ROLE_PURPOSES[account["role"]]
         )
     return jsonify(DisclosureSchema(many=True).dump(rows))
 
