@@ -245,6 +245,12 @@ class Cases:
         )
         return [dict(row) for row in rows]
 
+    def readable_of_family(self, family_id: str, account: dict, today: date | None = None):
+        """The family's cases this person may read (their view of the family); a
+        crypto-shredded case is not among them."""
+        cases = [case for case in self.of_family(family_id) if not case["shredded_at"]]
+        return [case for case in cases if self.may_read(account, case, today)]
+
     def assignment(self, assignment_id: str) -> dict:
         row = self.directory.one("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
         if row is None:

@@ -98,10 +98,8 @@ class Families:
         return case_id
 
     def readable_cases(self, family_id: str, account: dict, today: date | None = None):
-        """The family's cases this person may read (their view of the family); a
-        crypto-shredded case is not among them."""
-        cases = [case for case in self.cases.of_family(family_id) if not case["shredded_at"]]
-        return [case for case in cases if self.cases.may_read(account, case, today)]
+        """The family's cases this person may read (`Cases.readable_of_family`)."""
+        return self.cases.readable_of_family(family_id, account, today)
 
     def read(self, cases: list[dict], reader_id: str) -> tuple[dict, str] | None:
         """The latest family document among `cases` and its case id, logged as read."""
