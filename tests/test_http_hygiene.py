@@ -16,7 +16,7 @@ import requests
 from server.app import create_app
 from server.config import Config
 from server.gateway.gateway import Gateway
-from sync.crypto import DeviceKeys
+from tests.support.devices import device_session
 from tests.support.live_server import serving
 from tests.support.org import PASSWORD
 
@@ -35,15 +35,7 @@ def org(org):
 
 
 def enrol(server: str) -> requests.Session:
-    person = requests.Session()
-    person.post(f"{server}/api/login", json={"username": "aino", "password": PASSWORD})
-    tokens = person.post(
-        f"{server}/api/devices",
-        json={"label": "phone", "public_key": DeviceKeys.generate().public().to_json()},
-    ).json()
-    device = requests.Session()
-    device.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-    return device
+    return device_session(server, "aino")[0]
 
 
 def test_security_headers_on_every_response_and_no_store_on_client_data(server, org):

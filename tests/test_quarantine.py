@@ -17,9 +17,8 @@ import requests
 from server.directory import db as directory_db
 from server.directory.db import Directory
 from server.tools.demo_data import note_doc
-from sync.crypto import DeviceKeys
 from sync.crypto.envelope import seal
-from tests.support.org import PASSWORD
+from tests.support.devices import device_session
 
 
 @pytest.fixture
@@ -31,15 +30,7 @@ def org(org):
 
 
 def enrol(server: str) -> tuple[requests.Session, dict]:
-    person = requests.Session()
-    person.post(f"{server}/api/login", json={"username": "aino", "password": PASSWORD})
-    tokens = person.post(
-        f"{server}/api/devices",
-        json={"label": "phone", "public_key": DeviceKeys.generate().public().to_json()},
-    ).json()
-    device = requests.Session()
-    device.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-    return device, tokens
+    return device_session(server, "aino")
 
 
 def sealed_note(org, case_label: str, seed: int) -> dict:

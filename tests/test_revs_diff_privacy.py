@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sync.crypto import DeviceKeys
-from tests.support.org import PASSWORD
+from tests.support.devices import device_session
 
 MADE_UP = "1-" + "f" * 32
 
@@ -28,15 +27,7 @@ def org(org):
 
 
 def enrolled(server: str, username: str) -> requests.Session:
-    person = requests.Session()
-    person.post(f"{server}/api/login", json={"username": username, "password": PASSWORD})
-    tokens = person.post(
-        f"{server}/api/devices",
-        json={"label": "phone", "public_key": DeviceKeys.generate().public().to_json()},
-    ).json()
-    device = requests.Session()
-    device.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-    return device
+    return device_session(server, username)[0]
 
 
 def test_other_cases_answer_as_documents_that_do_not_exist(server, org):

@@ -20,12 +20,12 @@ from server.site import Site
 from server.tools import fieldwork
 from sync.device import Device
 from sync.store import Unavailable
+from tests.support.devices import case_docs, enrolled_device, live_leaves
 from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
+from tests.support.org import make_org
 from tests.support.restartable_pouchdb import RestartablePouchDB
 from tests.support.site import new_keks
 
-FAST = 2**10  # scrypt cost for test devices
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
@@ -36,22 +36,6 @@ class OneShotDevice(Device):
         remote = super().remote()
         remote.retries = 0
         return remote
-
-
-def device(tmp_path, name: str, server: str, kind=Device) -> Device:
-    phone = kind(tmp_path / name, passphrase="2468", scrypt_n=FAST)
-    phone.enrol(server, name, PASSWORD, label=f"{name}'s phone")
-    return phone
-
-
-def live_leaves(db, doc_id: str) -> list[str]:
-    leaves = db.get(doc_id, open_revs="all")
-    return sorted(x["ok"]["_rev"] for x in leaves if "ok" in x and not x["ok"].get("_deleted"))
-
-
-def case_docs(phone: Device) -> dict[str, str]:
-    rows = phone.db.all_docs(include_docs=True)["rows"]
-    return {r["id"]: r["value"]["rev"] for r in rows if r["doc"].get("type") != "keyring"}
 
 
 class FieldWork(threading.Thread):
@@ -99,7 +83,7 @@ def test_a_store_killed_mid_sync_answers_503_and_the_device_converges(tmp_path):
         org.worker("aino")
         case_id = org.case("c", "aino", notes=2)
         with serving(org.app) as server:
-            phone = device(tmp_path, "aino", server, OneShotDevice)
+            phone = enrolled_device(tmp_path, server, "aino", OneShotDevice)
             phone.pull()
             running = fieldwork.new_note(phone, case_id, "Alku.")["_id"]
             work = FieldWork(phone, case_id, running)
@@ -161,7 +145,8 @@ def test_a_store_failing_in_the_merge_after_a_push_does_not_fail_the_push(
     org.worker("bertil")
     case_id = org.case("pair", "aino", "bertil")
     note_id = org.docs["pair"][-1]
-    aino, bertil = device(tmp_path, "aino", server), device(tmp_path, "bertil", server)
+    aino = enrolled_device(tmp_path, server, "aino")
+    bertil = enrolled_device(tmp_path, server, "bertil")
     aino.pull(), bertil.pull()
     fieldwork.change(aino, note_id, _set("discussion", "Aino kirjoitti tämän."))
     fieldwork.change(bertil, note_id, _set("client_view", "Bertil skrev det här."))

@@ -15,13 +15,12 @@ import logging
 import random
 
 import pytest
-import requests
 
 from server.tools.demo_data import note_doc
-from sync.crypto import DeviceKeys
 from sync.crypto.envelope import seal
+from tests.support.devices import device_session
 from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
+from tests.support.org import make_org
 from tests.support.site import open_test_site
 
 DOC = "d0c" + "0" * 29  # replaced by a real document id of the device's case
@@ -117,14 +116,7 @@ def org(tmp_path_factory):
 @pytest.fixture(scope="module")
 def device(org):
     with serving(org.app) as server:
-        person = requests.Session()
-        person.post(f"{server}/api/login", json={"username": "aino", "password": PASSWORD})
-        tokens = person.post(
-            f"{server}/api/devices",
-            json={"label": "phone", "public_key": DeviceKeys.generate().public().to_json()},
-        ).json()
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        session, _ = device_session(server, "aino")
         session.db = f"{server}/sync/{org.workers['aino']}"
         yield session
 

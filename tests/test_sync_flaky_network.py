@@ -21,12 +21,12 @@ from server.tools import fieldwork
 from server.tools.demo_data import note_doc
 from sync.device import Device
 from sync.store import Unavailable
+from tests.support.devices import FAST, case_docs, enrolled_device, live_leaves
 from tests.support.flaky_proxy import DOWN, UP, FlakyProxy
 from tests.support.org import PASSWORD
 from tests.test_gateway_pouchdb import CLIENT, NODE, ROOT, Phone
 
 pytestmark = pytest.mark.slow
-FAST = 2**10  # scrypt cost for test devices
 ROUNDS = 5
 ATTEMPTS = 40  # syncs a device may need to get one round through
 
@@ -53,8 +53,7 @@ class ImpatientDevice(Device):
 
 def enrolled(tmp_path, server: str, name: str, via: str, kind=Device) -> Device:
     """A device enrolled directly, then syncing through the proxy at `via`."""
-    device = kind(tmp_path / name, passphrase="2468", scrypt_n=FAST)
-    device.enrol(server, name, PASSWORD, label=f"{name}'s phone")
+    device = enrolled_device(tmp_path, server, name, kind)
     device._save(server=via)
     return device
 
@@ -78,18 +77,6 @@ def settle(devices: list[Device]) -> None:
         if not any(any(synced(device)) for device in devices):
             return
     raise AssertionError("the devices kept exchanging documents")
-
-
-def live_leaves(db, doc_id: str) -> list[str]:
-    """The revisions of a document that are not deleted (more than one: a conflict)."""
-    leaves = db.get(doc_id, open_revs="all")
-    return sorted(x["ok"]["_rev"] for x in leaves if "ok" in x and not x["ok"].get("_deleted"))
-
-
-def case_docs(device: Device) -> dict[str, str]:
-    """id → winning rev of the case documents on a device (keyrings are its own)."""
-    rows = device.db.all_docs(include_docs=True)["rows"]
-    return {r["id"]: r["value"]["rev"] for r in rows if r["doc"].get("type") != "keyring"}
 
 
 def test_python_devices_lose_nothing_through_a_flaky_network(pair, server, tmp_path):

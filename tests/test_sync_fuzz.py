@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.tools.demo_data import note_doc
-from sync.crypto import DeviceKeys
+from tests.support.devices import device_session
 from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
+from tests.support.org import make_org
 from tests.support.site import open_test_site
 
 FUZZ = settings(
@@ -266,14 +266,7 @@ def org(tmp_path_factory):
 def sync(org):
     """A requests session of an enrolled device, its database's URL, the known note."""
     with serving(org.app) as server:
-        person = requests.Session()
-        person.post(f"{server}/api/login", json={"username": "aino", "password": PASSWORD})
-        tokens = person.post(
-            f"{server}/api/devices",
-            json={"label": "fuzz", "public_key": DeviceKeys.generate().public().to_json()},
-        ).json()
-        device = requests.Session()
-        device.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        device, _ = device_session(server, "aino", label="fuzz")
         device.case_id = org.cases["own"]
         yield device, f"{server}/sync/{org.workers['aino']}", KNOWN
 
