@@ -15,6 +15,7 @@ import requests
 from server.tools import fieldwork
 from sync.device import Device
 from sync.store import InsufficientStorage
+from tests.support.devices import case_docs
 from tests.support.org import PASSWORD
 
 FAST = 2**10  # scrypt cost for test devices
@@ -34,11 +35,6 @@ def fill_up(store) -> None:
     (pages,) = con.execute("PRAGMA page_count").fetchone()
     (page_size,) = con.execute("PRAGMA page_size").fetchone()
     store.max_size = pages * page_size
-
-
-def case_docs(phone: Device) -> dict[str, str]:
-    rows = phone.db.all_docs(include_docs=True)["rows"]
-    return {r["id"]: r["value"]["rev"] for r in rows if r["doc"].get("type") != "keyring"}
 
 
 @pytest.fixture
