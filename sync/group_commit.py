@@ -96,17 +96,10 @@ class GroupCommit:
                     con.execute("BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
                     raise self.mapped(exc) from None
-                try:
-                    con.execute("SAVEPOINT member")
-                    try:
-                        yield con
-                    except BaseException as exc:
-                        own_error = self._own(exc)
-                        _roll_back_member(con)
-                    else:
-                        con.execute("RELEASE member")
-                except sqlite3.Error as exc:
-                    own_error = own_error or self.mapped(exc)
+                errors: list[BaseException] = []
+                with self._member(con, errors):
+                    yield con
+                own_error = errors[0] if errors else None
                 while len(served) < MAX_GROUP - 1 and con.in_transaction:
                     follower = self._next_follower(con)
                     if follower is None:
@@ -119,6 +112,24 @@ class GroupCommit:
             raise own_error
         if commit_error is not None:
             raise commit_error
+
+    @contextlib.contextmanager
+    def _member(self, con: sqlite3.Connection, errors: list) -> Iterator[None]:
+        """One member's work in its own savepoint, leader's and followers' alike: its
+        error is undone and kept in `errors` (raised to that member alone after the
+        commit), so the rest of the group goes on."""
+        try:
+            con.execute("SAVEPOINT member")
+            try:
+                yield
+            except BaseException as exc:
+                errors.append(self._own(exc))
+                _roll_back_member(con)
+            else:
+                con.execute("RELEASE member")
+        except sqlite3.Error as exc:
+            if not errors:
+                errors.append(self.mapped(exc))
 
     def _own(self, exc: BaseException) -> BaseException:
         """A member's own error, as the caller of a plain transaction would see it."""
@@ -163,26 +174,18 @@ class GroupCommit:
 
     def _follow(self, member: _Member) -> Iterator[sqlite3.Connection]:
         con = member.con
-        error: BaseException | None = None
+        errors: list[BaseException] = []
         try:
-            con.execute("SAVEPOINT member")
-            try:
+            with self._member(con, errors):
                 yield con
-            except BaseException as exc:
-                error = self._own(exc)
-                _roll_back_member(con)
-            else:
-                con.execute("RELEASE member")
-        except sqlite3.Error as exc:
-            error = error or self.mapped(exc)
         finally:
             with self._cond:
                 member.state = "ran"
                 self._cond.notify_all()
                 while member.state != "committed":
                     self._cond.wait()
-        if error is not None:
-            raise error
+        if errors:
+            raise errors[0]
         if member.commit_error is not None:
             raise member.commit_error
 
