@@ -1,5 +1,6 @@
-"""Shared fixtures: a pouchdb-server for the session, every store backend, and an
-organisation on a site (`org`) served over HTTP (`server`).
+"""Shared fixtures: a pouchdb-server for the session, every store backend, an
+organisation on a site (`org`) served over HTTP (`server`), and the demo organisation
+served (`web`) with its two full case files (`cases`).
 
 `store` is parametrised over the backends ("sqlite", "pouchdb", and "couchdb" when
 SOPU_TEST_COUCHDB_URL names a CouchDB to test against), so a test that takes `store`
@@ -138,6 +139,24 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def web(tmp_path):
+    """The demo organisation on a fresh site, served (`tests.support.web.Web`). A test
+    module that needs more in it overrides `web`, taking this one."""
+    from tests.support.web import demo_web
+
+    with demo_web(tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def cases(web):
+    """The demo organisation's two full case files (`tests.support.case_files`)."""
+    from tests.support.case_files import demo_case_files
+
+    return demo_case_files(web)
 
 
 @pytest.fixture

@@ -14,35 +14,13 @@ import sqlite3
 from datetime import date, timedelta
 
 import pytest
-import requests
 
 from server.casework.case_file import CaseFiles
 from server.disclosure_log import CHAIN
-from server.tools.demo import DEMO_PASSWORD
-from tests.support.case_files import demo_case_files, other_team_worker
-from tests.support.web import demo_web
+from tests.support.case_files import other_team_worker
+from tests.support.web import session
 
 CLINIC = "Neuvola Solrosen"
-
-
-@pytest.fixture
-def web(tmp_path):
-    with demo_web(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def cases(web):
-    return demo_case_files(web)
-
-
-def session(web, username: str) -> requests.Session:
-    http = requests.Session()
-    login = http.post(
-        f"{web.url}/api/login", json={"username": username, "password": DEMO_PASSWORD}
-    )
-    assert login.status_code == 200, login.text
-    return http
 
 
 def family_of(web, case_id: str) -> dict:

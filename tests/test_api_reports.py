@@ -14,26 +14,13 @@ import pytest
 import requests
 
 from server.errors import InvalidInput
-from server.tools.demo import DEMO_PASSWORD
-from tests.support.reports import CONCERN_WORDS, TODAY, new_case, north_team
-from tests.support.web import demo_web
+from tests.support.reports import CONCERN_WORDS, TODAY, new_case, on_report_day
+from tests.support.web import session
 
 
 @pytest.fixture
-def web(tmp_path):
-    with demo_web(tmp_path) as served:
-        served.app.config["SOPU_TODAY"] = lambda: TODAY
-        served.north = north_team(served)
-        yield served
-
-
-def session(web, username: str) -> requests.Session:
-    http = requests.Session()
-    login = http.post(
-        f"{web.url}/api/login", json={"username": username, "password": DEMO_PASSWORD}
-    )
-    assert login.status_code == 200, login.text
-    return http
+def web(web):
+    return on_report_day(web)
 
 
 EXPECTED_2026H2 = {

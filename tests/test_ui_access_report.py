@@ -11,25 +11,12 @@ the print. Each page passes axe and is saved as a screenshot per language.
 
 from __future__ import annotations
 
-import pytest
-
 from server.casework.case_file import CaseFiles
 from tests.support.browser import axe_violations, screenshot
-from tests.support.case_files import demo_case_files, phone
-from tests.support.web import demo_web, log_in
+from tests.support.case_files import phone
+from tests.support.web import log_in
 
 CLINIC = "Neuvola Vaahtera"
-
-
-@pytest.fixture
-def web(tmp_path):
-    with demo_web(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def cases(web):
-    return demo_case_files(web)
 
 
 def test_consents_and_a_disclosure_on_the_case_page(web, cases, page):

@@ -17,24 +17,13 @@ from server.casework.case_file import CaseFiles
 from server.tools import fieldwork
 from server.tools.demo import DEMO_PASSWORD
 from tests.support.browser import axe_violations, screenshot
-from tests.support.case_files import demo_case_files, other_team_worker, phone
-from tests.support.web import demo_web, log_in
+from tests.support.case_files import other_team_worker, phone
+from tests.support.web import log_in
 
 FRESH = (
     "Kävimme läpi viikon kuvakortit; äiti kertoi, että ilta meni ensimmäistä kertaa ilman itkua."
 )
 PRIVATE = "[data-private]"
-
-
-@pytest.fixture
-def web(tmp_path):
-    with demo_web(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def cases(web):
-    return demo_case_files(web)
 
 
 def text_outside(page, selector: str) -> str:

@@ -13,16 +13,13 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import axe_violations, screenshot
-from tests.support.reports import CONCERN_WORDS, TODAY, north_team
-from tests.support.web import demo_web, log_in
+from tests.support.reports import CONCERN_WORDS, on_report_day
+from tests.support.web import log_in
 
 
 @pytest.fixture
-def web(tmp_path):
-    with demo_web(tmp_path) as served:
-        served.app.config["SOPU_TODAY"] = lambda: TODAY
-        served.north = north_team(served)
-        yield served
+def web(web):
+    return on_report_day(web)
 
 
 def counts(page, table: str) -> dict[str, str]:

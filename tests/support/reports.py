@@ -20,6 +20,13 @@ class North:
     cases: dict  # what each case shows → its id
 
 
+def on_report_day(web: Web) -> Web:
+    """`web` on 15.1.2027 (`SOPU_TODAY`) with team North as `web.north`."""
+    web.app.config["SOPU_TODAY"] = lambda: TODAY
+    web.north = north_team(web)
+    return web
+
+
 def north_team(web: Web) -> North:
     """Team Perhetyö Pohjoinen (supervisor `pia`, instructor `iida`) and five cases:
 

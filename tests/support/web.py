@@ -1,11 +1,14 @@
 """A demo organisation served for the browser tests, and the few steps every browser
-test takes (log in, read a form's CSRF token)."""
+test takes (log in, read a form's CSRF token), and a signed-in HTTP session for the
+API tests."""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 from server.app import create_app
 from server.config import Config
@@ -44,3 +47,11 @@ def log_in(page, web: Web, username: str, password: str = DEMO_PASSWORD) -> None
     page.fill("#password", password)
     page.click("button[type=submit] >> text=/Kirjaudu|Logga in|Log in/")
     page.wait_for_load_state()
+
+
+def session(web: Web, username: str, password: str = DEMO_PASSWORD) -> requests.Session:
+    """A `requests` session signed in to the API (`POST /api/login`) as `username`."""
+    http = requests.Session()
+    login = http.post(f"{web.url}/api/login", json={"username": username, "password": password})
+    assert login.status_code == 200, login.text
+    return http
