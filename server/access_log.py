@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .directory.db import Directory, utcnow
+from .directory.base import Directory, utcnow
 from .hashchain import HashChain
 
 ACTIONS = ("read", "deliver", "push", "merge", "view")

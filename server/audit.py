@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .directory.db import Directory, utcnow
+from .directory.base import Directory, utcnow
 from .hashchain import GENESIS, HashChain, link_hash
 
 __all__ = ["GENESIS", "AuditLog", "Entry", "entry_hash"]

@@ -43,7 +43,7 @@ from pathlib import Path
 from sync.store.sqlite import FILENAME as STORE_FILENAME
 
 from .config import Config
-from .directory.db import utcnow
+from .directory.base import utcnow
 
 MANIFEST = "manifest.json"
 DIRECTORY_FILE = "directory.sqlite3"

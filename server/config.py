@@ -2,7 +2,8 @@
 
     data_dir = "var"                         # SOPU_DATA_DIR
     store_url = "sqlite:///var/store"        # SOPU_STORE_URL (or http(s)://… for CouchDB)
-    directory = "var/directory.sqlite3"      # SOPU_DIRECTORY
+    directory = "var/directory.sqlite3"      # SOPU_DIRECTORY (a file, or postgresql://…
+                                             # for a directory shared by several nodes)
     kek_file = "var/kek.key"                 # SOPU_KEK_FILE (or the key itself in SOPU_KEK)
     max_document_size = 1048576              # SOPU_MAX_DOCUMENT_SIZE (bytes)
     max_request_size = 33554432              # SOPU_MAX_REQUEST_SIZE (bytes; larger is 413)
@@ -32,6 +33,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .directory.dialect import is_postgres_url
 from .legal import retention
 
 
@@ -43,7 +45,7 @@ class ConfigError(Exception):
 class Config:
     data_dir: Path = Path("var")
     store_url: str = ""
-    directory: Path | None = None
+    directory: Path | str | None = None  # a SQLite file, or a postgresql:// URL
     kek_file: Path | None = None
     max_document_size: int = 1024 * 1024
     max_request_size: int = 32 * 1024 * 1024
@@ -64,7 +66,7 @@ class Config:
         self.ui_assets = Path(self.ui_assets)
         if not self.store_url:
             self.store_url = f"sqlite:///{self.data_dir / 'store'}"
-        self.directory = Path(self.directory or self.data_dir / "directory.sqlite3")
+        self.directory = _directory(self.directory or self.data_dir / "directory.sqlite3")
         if self.kek_file is not None:
             self.kek_file = Path(self.kek_file)
         if self.session_lifetime <= 0 or self.session_idle_timeout <= 0:
@@ -87,9 +89,15 @@ class Config:
             )
 
 
+def _directory(value: object) -> Path | str:
+    """A PostgreSQL URL stays a string (a Path would fold its `//`); anything else is
+    the SQLite file's path."""
+    return str(value) if is_postgres_url(value) else Path(str(value))
+
+
 _TYPES = {
     "data_dir": Path,
-    "directory": Path,
+    "directory": lambda value: _directory(value),
     "kek_file": Path,
     "max_document_size": int,
     "max_request_size": int,

@@ -22,7 +22,7 @@ from sync.store.errors import NotFound
 from .audit import AuditLog
 from .casework.case_file import CaseFile
 from .casework.records import Records
-from .directory.db import Directory, utcnow
+from .directory.base import Directory, utcnow
 from .errors import InvalidInput
 from .hashchain import HashChain
 from .legal.disclosures import check_basis, check_consent

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .directory.db import Directory
+from .directory.base import Directory
 
 GENESIS = "0" * 64
 
@@ -42,18 +42,19 @@ class HashChain:
 
     def append(self, con: sqlite3.Connection, values: dict) -> dict:
         """Insert one row after the last one (call inside a write transaction)."""
-        last = con.execute(f"SELECT hash FROM {self.table} ORDER BY seq DESC LIMIT 1").fetchone()
-        prev = last[0] if last else GENESIS
+        last_seq, prev = self.head(con)
         values = {**{c: None for c in self.optional}, **values}
         digest = link_hash(prev, self._hashed(values))
         columns = (*self.columns, *self.optional)
         names = ", ".join(columns)
-        marks = ", ".join("?" * (len(columns) + 2))
-        cursor = con.execute(
-            f"INSERT INTO {self.table} ({names}, prev_hash, hash) VALUES ({marks})",
-            (*(self._stored(c, values[c]) for c in columns), prev, digest),
+        marks = ", ".join("?" * (len(columns) + 3))
+        # The seq is the head's + 1, not the database's own counter: a rolled-back
+        # append must leave no gap (a gap reads as a deleted row in `sopu audit verify`).
+        con.execute(
+            f"INSERT INTO {self.table} (seq, {names}, prev_hash, hash) VALUES ({marks})",
+            (last_seq + 1, *(self._stored(c, values[c]) for c in columns), prev, digest),
         )
-        return {"seq": cursor.lastrowid, **values, "prev_hash": prev, "hash": digest}
+        return {"seq": last_seq + 1, **values, "prev_hash": prev, "hash": digest}
 
     def _hashed(self, values: dict) -> list:
         """The values a row's hash covers: the columns, then any optional one that is set."""

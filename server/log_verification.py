@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from .audit import AuditLog
-from .directory.db import Directory, utcnow
+from .directory.base import Directory, utcnow
 from .hashchain import GENESIS, HashChain
 from .log_chains import CHAINS
 

@@ -25,7 +25,7 @@ from .casework.reconciliation import Reconciliation
 from .casework.records import Records
 from .casework.retention import Retention
 from .config import Config
-from .directory import Directory
+from .directory import Directory, open_directory
 from .disclosure_log import Disclosures
 from .gateway.heads import Heads
 from .keys.kek import KekRing
@@ -92,7 +92,7 @@ class Site:
     def build(
         cls, store: Store, directory_path: Path | str, keks: KekRing, retention: dict | None = None
     ) -> Site:
-        directory = Directory(directory_path)
+        directory = open_directory(directory_path)
         audit = AuditLog(directory)
         keys = KeyService(directory, keks, audit)
         heads = Heads(directory)

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import settings
 
 from sync.store.errors import NotFound
+from tests.support.postgres_server import drop_database, fresh_database, running_postgres
 from tests.support.pouchdb_server import running_pouchdb_server
 
 # CI runs the property tests with a fixed seed (reproducible verdicts); developers'
@@ -34,13 +35,32 @@ if os.environ.get("CI"):
 #: Small, so the document-size tests stay cheap.
 MAX_DOCUMENT_SIZE = 64 * 1024
 COUCHDB_URL_ENV = "SOPU_TEST_COUCHDB_URL"
+POSTGRES_URL_ENV = "SOPU_TEST_POSTGRES_URL"
 STORE_BACKENDS = ["sqlite", "pouchdb"] + (["couchdb"] if os.environ.get(COUCHDB_URL_ENV) else [])
+
+
+DIRECTORY_BACKENDS = ["sqlite", "postgresql"]
+#: `SOPU_TEST_DIRECTORY=postgresql` puts every test's `directory_target` on PostgreSQL.
+DIRECTORY_DEFAULT = os.environ.get("SOPU_TEST_DIRECTORY", "sqlite")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "store_options(**kwargs): extra keyword arguments for the store constructor"
     )
+    config.addinivalue_line(
+        "markers",
+        "both_directories: run the test once with the SQLite and once with the PostgreSQL"
+        " directory (through `directory_target`, which `org` and `web` use)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_directories` run on each directory backend."""
+    if "directory_target" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_directories"
+    ):
+        metafunc.parametrize("directory_target", DIRECTORY_BACKENDS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +68,40 @@ def pouchdb_server_url(tmp_path_factory: pytest.TempPathFactory):
     """Base URL of one in-memory pouchdb-server on 127.0.0.1, shared by the session."""
     with running_pouchdb_server(tmp_path_factory.mktemp("pouchdb-server")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):
+    """URL of a PostgreSQL server for the session (``postgresql://sopu@127.0.0.1:PORT/
+    postgres``): the one SOPU_TEST_POSTGRES_URL names, else a throwaway cluster
+    (tests/support/postgres_server.py)."""
+    external = os.environ.get(POSTGRES_URL_ENV)
+    if external:
+        yield external
+        return
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    """URL of a fresh, empty database on `postgres_url`, dropped after the test."""
+    url = fresh_database(postgres_url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def directory_target(request: pytest.FixtureRequest, tmp_path):
+    """Where the test's site keeps its directory: `tmp_path/directory.sqlite3`, or for
+    the PostgreSQL run of a `both_directories` test a fresh database on the session's
+    server (dropped afterwards)."""
+    if getattr(request, "param", DIRECTORY_DEFAULT) == "sqlite":
+        yield tmp_path / "directory.sqlite3"
+        return
+    url = fresh_database(request.getfixturevalue("postgres_url"))
+    yield url
+    drop_database(url)
 
 
 def _accepted(cls: type, options: dict) -> dict:
@@ -142,12 +196,12 @@ def page(browser):
 
 
 @pytest.fixture
-def web(tmp_path):
+def web(tmp_path, directory_target):
     """The demo organisation on a fresh site, served (`tests.support.web.Web`). A test
     module that needs more in it overrides `web`, taking this one."""
     from tests.support.web import demo_web
 
-    with demo_web(tmp_path) as served:
+    with demo_web(tmp_path, directory_target) as served:
         yield served
 
 
@@ -160,13 +214,13 @@ def cases(web):
 
 
 @pytest.fixture
-def org(tmp_path):
-    """An empty organisation (`tests.support.org.Org`) on a fresh SQLite site. A test
+def org(tmp_path, directory_target):
+    """An empty organisation (`tests.support.org.Org`) on a fresh site. A test
     module that needs people or cases in it overrides `org`, taking this one."""
     from tests.support.org import make_org
     from tests.support.site import open_test_site
 
-    site = open_test_site(tmp_path)
+    site = open_test_site(tmp_path, directory=directory_target)
     yield make_org(tmp_path, site)
     site.close()
 

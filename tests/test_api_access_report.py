@@ -22,6 +22,8 @@ from server.tools import fieldwork
 from tests.support.case_files import other_team_worker, phone
 from tests.support.web import session
 
+pytestmark = pytest.mark.both_directories
+
 NOTE = "Vi övade morgonschemat med bilderna; pappan tyckte att det gick bättre."
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from tests.support.org import PASSWORD
 
+pytestmark = pytest.mark.both_directories
+
 
 @pytest.fixture
 def org(org):

@@ -18,6 +18,8 @@ from server.tools import fieldwork
 from tests.support.case_files import other_team_worker, phone
 from tests.support.web import session
 
+pytestmark = pytest.mark.both_directories
+
 
 def documents_url(web, case_id: str, doc_id: str = "") -> str:
     return f"{web.url}/api/cases/{case_id}/documents" + (f"/{doc_id}" if doc_id else "")

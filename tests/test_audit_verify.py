@@ -130,8 +130,10 @@ def test_a_rewritten_and_rehashed_chain_is_found_only_with_the_anchor(var):
     assert heads["access_log"]["seq"] == 5 and heads["disclosure_log"]["seq"] == 3
     site = site_of(var)
     [entry] = site.audit.entries(action="logs.anchored")
-    assert entry.actor == "auditor" and entry.details["heads"]["audit_log"][0] == (
-        heads["audit_log"]["seq"])
+    assert (
+        entry.actor == "auditor"
+        and entry.details["heads"]["audit_log"][0] == (heads["audit_log"]["seq"])
+    )
     assert site.directory.one("SELECT COUNT(*) AS n FROM log_anchors")["n"] == 1
     site.close()
     assert verify(var, "--anchor", str(anchor_file)).returncode == 0

@@ -46,16 +46,26 @@ def site_dirs(tmp_path):
 
 
 def open_site(var, etc) -> Site:
-    return Site.open(f"sqlite:///{var / 'store'}", var / "directory.sqlite3",
-                     load_keks(etc / "kek.key"))
+    return Site.open(
+        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(etc / "kek.key")
+    )
 
 
 def sopu(var, etc, *args) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPU_")}
-    env |= {"SOPU_DATA_DIR": str(var), "SOPU_KEK_FILE": str(etc / "kek.key"),
-            "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "server", *args], env=env, cwd=var.parent,
-                          capture_output=True, text=True, timeout=120)
+    env |= {
+        "SOPU_DATA_DIR": str(var),
+        "SOPU_KEK_FILE": str(etc / "kek.key"),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env=env,
+        cwd=var.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def phone(tmp_path, name: str, url: str) -> Device:
@@ -78,8 +88,12 @@ def held(device: Device) -> dict[str, str]:
 
 def changes(url: str, device: Device, since) -> dict:
     auth = {"Authorization": f"Bearer {device.state()['access_token']}"}
-    answer = requests.get(f"{url}/sync/{device.state()['worker_id']}/_changes",
-                          params={"since": since}, headers=auth, timeout=10)
+    answer = requests.get(
+        f"{url}/sync/{device.state()['worker_id']}/_changes",
+        params={"since": since},
+        headers=auth,
+        timeout=10,
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -180,7 +194,10 @@ def test_backup_while_devices_push_is_consistent_and_holds_no_key(site_dirs, tmp
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["not_included"] == ["kek", "session.key"]
         assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [
-            "directory.sqlite3", "manifest.json", "sopu.sqlite3"]
+            "directory.sqlite3",
+            "manifest.json",
+            "sopu.sqlite3",
+        ]
         for path in folder.rglob("*.sqlite3"):
             assert kek not in path.read_bytes()
         # Every document the directory copy indexes is in the store copy.
@@ -188,8 +205,12 @@ def test_backup_while_devices_push_is_consistent_and_holds_no_key(site_dirs, tmp
         assert sopu(restored, etc, "restore", str(folder)).returncode == 0
         site = open_site(restored, etc)
         try:
-            indexed = [row["doc_id"] for row in site.directory.query(
-                "SELECT doc_id FROM doc_index WHERE case_id = ?", (case_id,))]
+            indexed = [
+                row["doc_id"]
+                for row in site.directory.query(
+                    "SELECT doc_id FROM doc_index WHERE case_id = ?", (case_id,)
+                )
+            ]
             docs = site.store.database(f"case-{case_id}").all_docs()["rows"]
             assert set(indexed) == {row["id"] for row in docs}
         finally:
@@ -245,13 +266,13 @@ def test_a_device_whose_token_rotated_after_the_backup_logs_in_again_and_loses_n
     finally:
         server.stop()
     assert sopu(tmp_path / "fresh", etc, "restore", str(tmp_path / "bk")).returncode == 0
-    server = ServerProcess(tmp_path / "fresh", port=server.port,
-                           SOPU_KEK_FILE=str(etc / "kek.key"))
+    server = ServerProcess(tmp_path / "fresh", port=server.port, SOPU_KEK_FILE=str(etc / "kek.key"))
     server.start()
     try:
         auth = {"Authorization": f"Bearer {a.state()['access_token']}"}
-        refused = requests.get(f"{server.url}/sync/{a.state()['worker_id']}", headers=auth,
-                               timeout=10)
+        refused = requests.get(
+            f"{server.url}/sync/{a.state()['worker_id']}", headers=auth, timeout=10
+        )
         assert refused.status_code == 401 and "wipe" not in refused.json()
         assert pushed_after in held(a)  # still on the phone
         a.enrol(server.url, "aino", PASSWORD, label="a again")
@@ -310,8 +331,7 @@ def test_the_drill_with_an_unmodified_pouchdb_phone(site_dirs, tmp_path):
     finally:
         server.stop()
     assert sopu(tmp_path / "fresh", etc, "restore", str(tmp_path / "bk")).returncode == 0
-    server = ServerProcess(tmp_path / "fresh", port=server.port,
-                           SOPU_KEK_FILE=str(etc / "kek.key"))
+    server = ServerProcess(tmp_path / "fresh", port=server.port, SOPU_KEK_FILE=str(etc / "kek.key"))
     server.start()
     try:
         pushed = aino.push()

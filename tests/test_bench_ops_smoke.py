@@ -16,8 +16,22 @@ pytestmark = pytest.mark.slow
 
 def test_a_small_run_reports_every_figure():
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_ops.py"), "--cases", "4", "--notes", "2",
-         "--rounds", "200", "--json"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench_ops.py"),
+            "--cases",
+            "4",
+            "--notes",
+            "2",
+            "--rounds",
+            "200",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stderr
     figures = json.loads(run.stdout.strip().splitlines()[-1])
     assert figures["directory_bytes"] > 0 and figures["store_bytes"] > 0

@@ -14,14 +14,21 @@ from sync.crypto import KeyUnavailable
 def sopu(tmp_path, *args, stdin=""):
     env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
     env.pop("SOPU_KEK", None)
-    return subprocess.run([sys.executable, "-m", "server", *args], input=stdin, env=env,
-                          capture_output=True, text=True, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
 
 
 def site_of(tmp_path) -> Site:
     var = tmp_path / "var"
-    return Site.open(f"sqlite:///{var / 'store'}", var / "directory.sqlite3",
-                     load_keks(var / "kek.key"))
+    return Site.open(
+        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
+    )
 
 
 def test_kek_rotation_from_the_command_line(tmp_path):

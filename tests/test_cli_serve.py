@@ -19,8 +19,14 @@ from tests.support.pouchdb_server import free_port
 def run(tmp_path, *args, **kwargs):
     env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
     env.pop("SOPU_KEK", None)
-    return subprocess.run([sys.executable, "-m", "server", *args], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_seed_demo_prints_logins_and_builds_a_realistic_organisation(tmp_path):
@@ -31,8 +37,9 @@ def test_seed_demo_prints_logins_and_builds_a_realistic_organisation(tmp_path):
     assert again.returncode == 0 and again.stdout == first.stdout
 
     var = tmp_path / "var"
-    site = Site.open(f"sqlite:///{var / 'store'}", var / "directory.sqlite3",
-                     load_keks(var / "kek.key"))
+    site = Site.open(
+        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
+    )
     try:
         statuses = {r["status"] for r in site.directory.query("SELECT status FROM cases")}
         assert statuses == {"pending", "assessment", "active", "closed"}
@@ -45,10 +52,12 @@ def test_seed_demo_prints_logins_and_builds_a_realistic_organisation(tmp_path):
         # The social report has something to show: one phenomenon counted, small ones
         # suppressed.
         team = site.accounts.by_username("esihenkilo")["team_id"]
-        months = sorted({r["observed_in"] for r in site.directory.query(
-            "SELECT observed_in FROM observations")})
-        report = social_report(site.observations.of_team(team, months[0], months[-1]),
-                               months[0], months[-1])
+        months = sorted(
+            {r["observed_in"] for r in site.directory.query("SELECT observed_in FROM observations")}
+        )
+        report = social_report(
+            site.observations.of_team(team, months[0], months[-1]), months[0], months[-1]
+        )
         counts = {row.tag: row.count for row in report.rows}
         assert counts["shift-work"] == 5 and counts["housing-insecurity"] == SUPPRESSED
     finally:
@@ -59,9 +68,14 @@ def test_serve_answers_and_logs_a_demo_user_in(tmp_path):
     run(tmp_path, "seed-demo")
     port = free_port()
     env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -71,8 +85,9 @@ def test_serve_answers_and_logs_a_demo_user_in(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.1)
         session = requests.Session()
-        login = session.post(f"{base}/api/login",
-                             json={"username": "aino", "password": "sopu-demo-2026"})
+        login = session.post(
+            f"{base}/api/login", json={"username": "aino", "password": "sopu-demo-2026"}
+        )
         assert login.status_code == 200 and login.json()["role"] == "worker"
         assert session.get(f"{base}/api/me").json()["username"] == "aino"
         assert "/api/devices" in requests.get(f"{base}/api/openapi.json").json()["paths"]

@@ -27,8 +27,13 @@ def _part(data: dict) -> str:
 
 
 # IAM answers with a JWT; the SDK reads its expiry (the signature is IAM's business).
-TOKEN = ".".join([_part({"alg": "RS256", "typ": "JWT"}),
-                  _part({"iat": int(time.time()), "exp": int(time.time()) + 3600}), "sig"])
+TOKEN = ".".join(
+    [
+        _part({"alg": "RS256", "typ": "JWT"}),
+        _part({"iat": int(time.time()), "exp": int(time.time()) + 3600}),
+        "sig",
+    ]
+)
 
 
 class FakeIbmCloud:
@@ -43,8 +48,13 @@ class FakeIbmCloud:
         if request.path == "/identity/token":
             self.token_requests.append(parse_qs(request.get_data(as_text=True)))
             now = int(time.time())
-            body = {"access_token": TOKEN, "refresh_token": "r",
-                    "token_type": "Bearer", "expires_in": 3600, "expiration": now + 3600}
+            body = {
+                "access_token": TOKEN,
+                "refresh_token": "r",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "expiration": now + 3600,
+            }
         else:
             self.authorizations.append(request.headers.get("Authorization", ""))
             body = {"couchdb": "Welcome", "version": "3.3.3", "vendor": {"name": "IBM Cloudant"}}

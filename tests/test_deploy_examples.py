@@ -21,8 +21,11 @@ def test_the_example_configuration_loads_and_keeps_the_kek_off_the_data_disk():
 
 
 def test_every_crontab_line_is_a_sopu_command():
-    jobs = [line.split(None, 5)[5] for line in (DEPLOY / "crontab").read_text().splitlines()
-            if line[:1].isdigit()]
+    jobs = [
+        line.split(None, 5)[5]
+        for line in (DEPLOY / "crontab").read_text().splitlines()
+        if line[:1].isdigit()
+    ]
     assert len(jobs) == 5
     for job in jobs:
         words = shlex.split(job.replace("$(", "").replace(")", ""))

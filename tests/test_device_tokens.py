@@ -14,6 +14,8 @@ from sync.device import Device
 from sync.remote import RemoteError
 from tests.support.org import PASSWORD
 
+pytestmark = pytest.mark.both_directories
+
 
 @pytest.fixture
 def org(org):
@@ -93,9 +95,7 @@ def test_concurrent_redemptions_of_one_refresh_token_have_exactly_one_winner(org
     assert sync_info(server, org, winner["access_token"]).status_code == 401  # reuse seen
 
 
-def test_the_reference_device_refreshes_and_notices_a_copy_refreshing_first(
-    org, server, tmp_path
-):
+def test_the_reference_device_refreshes_and_notices_a_copy_refreshing_first(org, server, tmp_path):
     phone = Device(tmp_path / "phone", passphrase="2468", scrypt_n=2**10)
     phone.enrol(server, "aino", PASSWORD, label="phone")
     phone.refresh_token()

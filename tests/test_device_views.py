@@ -268,8 +268,9 @@ def test_migration_keeps_every_older_row_verifiable(tmp_path):
     """A directory from before device-side views: rebuilt with `view`, still intact."""
     import sqlite3
 
-    from server.directory.db import Directory, _statements
     from server.directory.migrations import MIGRATIONS
+    from server.directory.sqlite import SQLiteDirectory as Directory
+    from server.directory.sqlite import _statements
     from server.hashchain import HashChain
 
     path = tmp_path / "old.sqlite3"

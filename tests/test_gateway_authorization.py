@@ -9,6 +9,8 @@ from sync.crypto import DeviceKeys, seal
 from tests.support.org import PASSWORD, make_org
 from tests.support.site import open_test_site
 
+pytestmark = pytest.mark.both_directories
+
 PEOPLE = (("aino", "worker"), ("bertil", "worker"), ("sanna", "supervisor"), ("admin", "admin"))
 
 

@@ -20,15 +20,16 @@ def org(org):
 def enrol(app):
     client = app.test_client()
     client.post("/api/login", json={"username": "aino", "password": PASSWORD})
-    return client.post("/api/devices", json={
-        "label": "phone", "public_key": DeviceKeys.generate().public().to_json()}).json
+    return client.post(
+        "/api/devices",
+        json={"label": "phone", "public_key": DeviceKeys.generate().public().to_json()},
+    ).json
 
 
 def test_malformed_json_is_a_400_and_changes_nothing(org):
     tokens = enrol(org.app)
     client = org.app.test_client()
-    auth = {"Authorization": f"Bearer {tokens['access_token']}",
-            "Content-Type": "application/json"}
+    auth = {"Authorization": f"Bearer {tokens['access_token']}", "Content-Type": "application/json"}
     db = f"/sync/{org.workers['aino']}"
     before = client.get(f"{db}/_changes", headers=auth).json
     for body in ('{"docs": [', "[1, 2]", '{"docs": "x"}', ""):
@@ -50,7 +51,8 @@ def test_oversized_body_is_413(org, tmp_path):
     response = app.test_client().post(
         f"/sync/{org.workers['aino']}/_bulk_docs",
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
-        json={"docs": [{"_id": "a" * 32, "text": "x" * 200_000}]})
+        json={"docs": [{"_id": "a" * 32, "text": "x" * 200_000}]},
+    )
     assert response.status_code == 413
     assert response.json["error"] == "request_too_large"
     assert "100000 bytes" in response.json["reason"]
@@ -64,8 +66,7 @@ def test_expired_token_says_so_and_refresh_works(org, tmp_path):
     db = f"/sync/{org.workers['aino']}"
     expired = client.get(db, headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert expired.status_code == 401 and expired.json["error"] == "token_expired"
-    refreshed = client.post("/api/devices/token",
-                            json={"refresh_token": tokens["refresh_token"]})
+    refreshed = client.post("/api/devices/token", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200
     reused = client.post("/api/devices/token", json={"refresh_token": tokens["refresh_token"]})
     assert reused.status_code == 401  # a refresh token works once
@@ -77,8 +78,12 @@ def test_revoked_device_gets_the_wipe_code_on_every_endpoint(org):
     client = org.app.test_client()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     db = f"/sync/{org.workers['aino']}"
-    for method, path in (("get", db), ("get", f"{db}/_changes"), ("post", f"{db}/_revs_diff"),
-                         ("get", f"{db}/_local/x")):
+    for method, path in (
+        ("get", db),
+        ("get", f"{db}/_changes"),
+        ("post", f"{db}/_revs_diff"),
+        ("get", f"{db}/_local/x"),
+    ):
         response = getattr(client, method)(path, headers=auth, json={})
         assert response.status_code == 401
         assert response.json["error"] == "device_revoked" and response.json["wipe"] is True

@@ -31,8 +31,9 @@ NOTES = 5
 
 
 def open_site(var) -> Site:
-    return Site.open(f"sqlite:///{var / 'store'}", var / "directory.sqlite3",
-                     load_keks(var / "kek.key"))
+    return Site.open(
+        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
+    )
 
 
 @pytest.fixture
@@ -103,8 +104,12 @@ def test_a_kill_between_store_and_directory_leaves_no_ghost(var, tmp_path, point
         auth = {"Authorization": f"Bearer {token}"}
         sync_url = f"{server.url}/sync/{pusher.state()['worker_id']}"
         got = requests.get(f"{sync_url}/{notes[0]}", headers=auth, timeout=10)
-        bulk = requests.post(f"{sync_url}/_bulk_get", headers=auth, timeout=10,
-                             json={"docs": [{"id": doc_id} for doc_id in notes]})
+        bulk = requests.post(
+            f"{sync_url}/_bulk_get",
+            headers=auth,
+            timeout=10,
+            json={"docs": [{"id": doc_id} for doc_id in notes]},
+        )
         if point == "store_write":
             # Stored before the kill: found at once, and another device gets it.
             assert got.status_code == 200 and got.json()["_id"] == notes[0]

@@ -15,6 +15,8 @@ from sync.crypto import DeviceKeys
 from tests.support.live_server import serving
 from tests.support.org import PASSWORD
 
+pytestmark = pytest.mark.both_directories
+
 
 @pytest.fixture
 def org(org):

@@ -12,6 +12,8 @@ from tests.support.live_server import serving
 from tests.support.org import PASSWORD, make_org
 from tests.support.site import open_test_site
 
+pytestmark = pytest.mark.both_directories
+
 FAST = 2**10
 CLOCK = iter(f"2026-11-22T10:{m:02d}:00Z" for m in range(60))
 

@@ -19,6 +19,8 @@ from tests.support.live_server import serving
 from tests.support.org import PASSWORD, make_org
 from tests.support.site import open_test_site
 
+pytestmark = pytest.mark.both_directories
+
 FAST = 2**10
 TICK = itertools.count()
 

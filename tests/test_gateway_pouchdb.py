@@ -34,10 +34,13 @@ CLIENT = ROOT / "tests" / "pouchdb" / "client.mjs"
 NODE = shutil.which("node")
 FAST = 2**10  # scrypt cost for test devices
 
-pytestmark = pytest.mark.skipif(
-    NODE is None or not (ROOT / "node_modules" / "pouchdb").is_dir(),
-    reason="needs node and node_modules/pouchdb (npm ci --ignore-scripts)",
-)
+pytestmark = [
+    pytest.mark.both_directories,
+    pytest.mark.skipif(
+        NODE is None or not (ROOT / "node_modules" / "pouchdb").is_dir(),
+        reason="needs node and node_modules/pouchdb (npm ci --ignore-scripts)",
+    ),
+]
 
 
 def node(command: dict) -> dict:

@@ -11,6 +11,8 @@ from sync.device import Device, DeviceWiped
 from sync.store import NotFound
 from tests.support.org import PASSWORD
 
+pytestmark = pytest.mark.both_directories
+
 FAST = 2**10  # scrypt cost for test devices
 
 
@@ -76,8 +78,7 @@ def test_unassigned_case_is_purged_from_the_device(org, server, tmp_path):
     phone = device(tmp_path, "a", server, "aino")
     phone.pull()
     assert {d["_id"] for d in phone.documents()} == set(org.docs["keep"] + org.docs["lose"])
-    [assignment] = org.site.directory.query(
-        "SELECT id FROM assignments WHERE case_id = ?", (lose,))
+    [assignment] = org.site.directory.query("SELECT id FROM assignments WHERE case_id = ?", (lose,))
     org.site.cases.end_assignment(assignment["id"], "admin")
     phone.pull()
     visible = {d["_id"] for d in phone.documents()}
@@ -97,8 +98,7 @@ def test_case_given_back_after_purge_is_restored(org, server, tmp_path):
     case = org.case("c", "aino")
     phone = device(tmp_path, "a", server, "aino")
     phone.pull()
-    [assignment] = org.site.directory.query("SELECT id FROM assignments WHERE case_id = ?",
-                                            (case,))
+    [assignment] = org.site.directory.query("SELECT id FROM assignments WHERE case_id = ?", (case,))
     org.site.cases.end_assignment(assignment["id"], "admin")
     phone.pull()
     assert phone.documents() == []
@@ -138,8 +138,11 @@ def test_deliveries_and_pushes_are_in_the_access_log(org, server, tmp_path):
     assert delivered == set(org.docs["c"])
     pushed = [e for e in entries if e.action == "push"]
     assert [e.doc_ids for e in pushed] == [[note["_id"]]]
-    assert all(e.device_id == device_id and e.worker_id == org.workers["aino"]
-               for e in entries if e.action in ("deliver", "push"))
+    assert all(
+        e.device_id == device_id and e.worker_id == org.workers["aino"]
+        for e in entries
+        if e.action in ("deliver", "push")
+    )
     assert org.site.access_log.verify() is None
 
 
@@ -150,8 +153,7 @@ def test_offline_work_on_a_case_taken_away_meanwhile_is_quarantined(org, server,
     phone.pull()
     note = note_doc(random.Random(8), case, org.workers["aino"])
     phone.write(note, case)  # written offline ...
-    [assignment] = org.site.directory.query("SELECT id FROM assignments WHERE case_id = ?",
-                                            (case,))
+    [assignment] = org.site.directory.query("SELECT id FROM assignments WHERE case_id = ?", (case,))
     org.site.cases.end_assignment(assignment["id"], "admin")  # ... while access ended
     result = phone.push()
     assert [(e.id, e.error) for e in result.errors] == [(note["_id"], "forbidden")]

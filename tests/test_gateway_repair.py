@@ -16,7 +16,7 @@ import sys
 
 import requests
 
-from server.directory.db import utcnow
+from server.directory.base import utcnow
 from server.gateway import repair
 from server.gateway.heads import owner
 from server.keys.kek import load_keks, write_new_key_file
@@ -123,21 +123,28 @@ def test_sopu_merge_sweep_reports_what_it_repaired(tmp_path):
     var = tmp_path / "var"
     var.mkdir()
     write_new_key_file(var / "kek.key")
-    site = Site.open(f"sqlite:///{var / 'store'}", var / "directory.sqlite3",
-                     load_keks(var / "kek.key"))
+    site = Site.open(
+        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
+    )
     org = make_org(tmp_path, site)
     worker = org.worker("aino")
     case_id = org.case("c", "aino")
     lost = [ghost(site, case_id, worker, seed) for seed in (1, 2)]
     site.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPU_")}
-    done = subprocess.run([sys.executable, "-m", "server", "merge", "sweep"],
-                          env={**env, "SOPU_DATA_DIR": str(var)}, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "merge", "sweep"],
+        env={**env, "SOPU_DATA_DIR": str(var)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "indexed 2 documents missing from the index" in done.stdout
-    site = Site.open(f"sqlite:///{var / 'store'}", var / "directory.sqlite3",
-                     load_keks(var / "kek.key"))
+    site = Site.open(
+        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
+    )
     try:
         assert site.heads.case_of(lost) == dict.fromkeys(lost, case_id)
     finally:

@@ -20,6 +20,8 @@ from tests.support.devices import device_session
 from tests.support.live_server import serving
 from tests.support.org import PASSWORD
 
+pytestmark = pytest.mark.both_directories
+
 SECURITY = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

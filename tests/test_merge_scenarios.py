@@ -254,8 +254,7 @@ def test_finnish_and_swedish_text_with_aao_merges_by_sentence():
     bertta = by_b(base, client_view=text.replace("är trött", "är pigg"))
     result = merged(base, aino, bertta)
     assert result.doc["client_view"] == (
-        "Vi pratade om kvällarna och måltiderna. Äidin mukaan ilta venyy. "
-        "Eetu är pigg på morgonen."
+        "Vi pratade om kvällarna och måltiderna. Äidin mukaan ilta venyy. Eetu är pigg på morgonen."
     )
     assert result.clean
 
@@ -360,9 +359,7 @@ def test_different_fields_of_one_action_edited_on_each_side():
     aino = by_a(base, agreed_actions=[dict(action, responsible="äiti")])
     bertta = by_b(base, agreed_actions=[dict(action, due_on="2026-06-01")])
     result = merged(base, aino, bertta)
-    assert result.doc["agreed_actions"] == [
-        dict(action, responsible="äiti", due_on="2026-06-01")
-    ]
+    assert result.doc["agreed_actions"] == [dict(action, responsible="äiti", due_on="2026-06-01")]
     assert result.clean
 
 
@@ -430,9 +427,9 @@ def test_the_amendment_is_the_same_on_every_node_and_keyed_ids_hide_the_content(
     assert first.extra_docs == again.extra_docs
     keyed = merged(base, aino, bertta, key=b"k" * 32)
     assert keyed.extra_docs[0]["_id"] != first.extra_docs[0]["_id"]
-    assert keyed.extra_docs[0]["_id"] == merged(base, bertta, aino, key=b"k" * 32).extra_docs[0][
-        "_id"
-    ]
+    assert (
+        keyed.extra_docs[0]["_id"] == merged(base, bertta, aino, key=b"k" * 32).extra_docs[0]["_id"]
+    )
 
 
 def test_finalise_on_one_side_and_nothing_on_the_other_is_just_the_final_note():
@@ -673,10 +670,20 @@ def test_languages_added_and_removed_on_different_sides_both_apply():
 
 def test_assignments_added_on_both_sides():
     base = example("case") | {"updated_at": T0}
-    sub_a = {"id": NEW_1, "worker_id": NEW_3, "role": "substitute", "start_date": "2026-06-01",
-             "end_date": "2026-06-30"}
-    sub_b = {"id": NEW_2, "worker_id": "d" * 32, "role": "substitute", "start_date": "2026-07-01",
-             "end_date": "2026-07-31"}
+    sub_a = {
+        "id": NEW_1,
+        "worker_id": NEW_3,
+        "role": "substitute",
+        "start_date": "2026-06-01",
+        "end_date": "2026-06-30",
+    }
+    sub_b = {
+        "id": NEW_2,
+        "worker_id": "d" * 32,
+        "role": "substitute",
+        "start_date": "2026-07-01",
+        "end_date": "2026-07-31",
+    }
     result = merged(
         base,
         by_a(base, assignments=[*base["assignments"], sub_a]),
@@ -711,8 +718,12 @@ def test_a_consent_scope_edited_on_both_sides_is_never_spliced():
 
 def test_independent_creation_of_the_same_id():
     aino = by_a(draft_note(), discussion="Aino kirjasi käynnin.", client_view=None)
-    bertta = by_b(draft_note(), discussion="Bertta kirjasi käynnin.", client_view=None,
-                  occurred_at="2026-05-04T09:35:00+03:00")
+    bertta = by_b(
+        draft_note(),
+        discussion="Bertta kirjasi käynnin.",
+        client_view=None,
+        occurred_at="2026-05-04T09:35:00+03:00",
+    )
     result = merged(None, aino, bertta)
     assert result.doc["discussion"] == "Aino kirjasi käynnin. Bertta kirjasi käynnin."
     assert result.doc["occurred_at"] == "2026-05-04T09:35:00+03:00"
@@ -748,7 +759,9 @@ def test_old_entries_stay_and_a_reconciled_entry_stays_removed():
 def test_an_old_version_base_is_upgraded_before_merging():
     base = draft_note()
     old = without(base, "client_review") | {
-        "schema_version": 1, "client_agreed": True, "client_comment": "Hyvä."
+        "schema_version": 1,
+        "client_agreed": True,
+        "client_comment": "Hyvä.",
     }
     base["client_review"] = {"status": "agrees", "comment": "Hyvä."}
     aino = by_a(base, client_review={"status": "agrees", "comment": "Hyvä. Kiitos."})
@@ -823,7 +836,7 @@ def test_authors_and_times_come_from_the_caller_when_given():
 
 
 def test_text_merge_joins_back_every_character():
-    text = "  Hei! Mitä kuuluu? 3.5 kg. Rivi ilman pistettä\nToinen \"lainaus.\" Loppu"
+    text = '  Hei! Mitä kuuluu? 3.5 kg. Rivi ilman pistettä\nToinen "lainaus." Loppu'
     assert merge_text(text, text, text).text == text
     assert merge_text("", "", "Uusi.").text == "Uusi."
     merged_text = merge_text(text, text.replace("Hei!", "Moi!"), text.replace("Loppu", "Loppu."))

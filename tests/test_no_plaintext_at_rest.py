@@ -63,8 +63,7 @@ def hits(blob: bytes, patterns: list[bytes]) -> list[bytes]:
 
 
 def test_sqlite_files_hold_no_client_plaintext(tmp_path):
-    site = Site.open(f"sqlite:///{tmp_path / 'store'}", tmp_path / "directory.sqlite3",
-                     new_keks())
+    site = Site.open(f"sqlite:///{tmp_path / 'store'}", tmp_path / "directory.sqlite3", new_keks())
     written = seed(site)
     site.close()
     files = [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from server.casework.note_states import occurred_on
 from sync.device import Device
 from tests.support.org import PASSWORD
+
+pytestmark = pytest.mark.both_directories
 
 FAST = 2**10
 SCOPE = "SELECT id FROM cases"

@@ -41,8 +41,9 @@ MARKER = "Salainen-Perhe-Virtanen"  # client words that must never reach a log l
 def app(org):
     org.worker("aino")
     org.case("c", "aino", notes=3)
-    return create_app(Config(data_dir=org.site.directory.path.parent, metrics_token=TOKEN),
-                      site=org.site)
+    return create_app(
+        Config(data_dir=org.site.directory.path.parent, metrics_token=TOKEN), site=org.site
+    )
 
 
 def scrape(client_or_url, token=TOKEN) -> dict[tuple, float]:
@@ -99,8 +100,15 @@ def test_a_device_sync_shows_in_requests_documents_and_latency(app, org, tmp_pat
 
     changes = {"endpoint": "/sync/<db>/_changes", "method": "GET", "status": "200"}
     assert grew("sopu_http_requests_total", **changes) >= 1
-    assert grew("sopu_http_requests_total", endpoint="/sync/<db>/_bulk_docs",
-                method="POST", status="201") == 1
+    assert (
+        grew(
+            "sopu_http_requests_total",
+            endpoint="/sync/<db>/_bulk_docs",
+            method="POST",
+            status="201",
+        )
+        == 1
+    )
     assert grew("sopu_documents_pushed_total", outcome="accepted") == 2
     assert grew("sopu_documents_pushed_total", outcome="refused") == 0
     assert grew("sopu_documents_delivered_total") >= 5  # family, case, 3 notes
@@ -124,12 +132,17 @@ def test_gauges_count_open_items_and_held_pushes(app, org):
     case_id = org.cases["c"]
     doc_id = org.docs["c"][2]
     with org.site.directory.transaction() as con:
-        con.execute("INSERT INTO reconciliation_items (case_id, doc_id, doc_type, items,"
-                    " updated_at) VALUES (?, ?, 'note', 3, '2026-12-01T00:00:00Z')",
-                    (case_id, doc_id))
-    org.site.quarantine.hold("dev1", org.workers["aino"],
-                             {"_id": "a" * 32, "_rev": "1-" + "b" * 32, "case_id": case_id},
-                             "device_revoked")
+        con.execute(
+            "INSERT INTO reconciliation_items (case_id, doc_id, doc_type, items,"
+            " updated_at) VALUES (?, ?, 'note', 3, '2026-12-01T00:00:00Z')",
+            (case_id, doc_id),
+        )
+    org.site.quarantine.hold(
+        "dev1",
+        org.workers["aino"],
+        {"_id": "a" * 32, "_rev": "1-" + "b" * 32, "case_id": case_id},
+        "device_revoked",
+    )
     samples = scrape(app.test_client())
     assert value(samples, "sopu_reconciliation_items_open") == 3
     assert value(samples, "sopu_quarantined_pushes") == 1
@@ -192,9 +205,11 @@ def test_one_json_line_per_request_with_no_client_data(app, org, tmp_path):
             assert phone.push().errors == []
             worker = phone.state()["worker_id"]
             auth = {"Authorization": f"Bearer {phone.state()['access_token']}"}
-            refused = requests.post(f"{url}/sync/{worker}/_bulk_docs?x={MARKER}",
-                                    data=json.dumps({"docs": [{"_id": MARKER}]}),
-                                    headers=auth | {"Content-Type": "application/json"})
+            refused = requests.post(
+                f"{url}/sync/{worker}/_bulk_docs?x={MARKER}",
+                data=json.dumps({"docs": [{"_id": MARKER}]}),
+                headers=auth | {"Content-Type": "application/json"},
+            )
             assert refused.status_code in (201, 400)
     finally:
         REQUEST_LOG.removeHandler(lines)
@@ -221,13 +236,29 @@ def test_metrics_add_up_across_gunicorn_worker_processes(tmp_path):
     metrics_dir.mkdir()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPU_")}
-    env |= {"SOPU_DATA_DIR": str(var), "SOPU_METRICS_TOKEN": TOKEN,
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "SOPU_BIND": f"127.0.0.1:{port}",
-            "SOPU_WORKERS": "3", "PYTHONPATH": str(REPO_ROOT)}
+    env |= {
+        "SOPU_DATA_DIR": str(var),
+        "SOPU_METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "SOPU_BIND": f"127.0.0.1:{port}",
+        "SOPU_WORKERS": "3",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "deploy" / "gunicorn.conf.py"),
-         "server.app:create_app()"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(REPO_ROOT / "deploy" / "gunicorn.conf.py"),
+            "server.app:create_app()",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait(url, proc, tmp_path)
@@ -236,8 +267,9 @@ def test_metrics_add_up_across_gunicorn_worker_processes(tmp_path):
             assert answer.status_code == 200
         for _ in range(5):
             samples = scrape(url)
-            total = value(samples, "sopu_http_requests_total", endpoint="/healthz",
-                          method="GET", status="200")
+            total = value(
+                samples, "sopu_http_requests_total", endpoint="/healthz", method="GET", status="200"
+            )
             assert total >= 60  # plus the start-up probes
         pids = {f.name.split("_")[-1] for f in metrics_dir.glob("counter_*.db")}
         assert len(pids) >= 2, pids  # the requests really were spread over processes

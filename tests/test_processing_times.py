@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from server.legal import processing_times as pt
 from server.legal.processing_times import AssessmentFacts, Period
 
+pytestmark = pytest.mark.both_directories
+
 LATER = date(2029, 1, 1)  # a report made long after every period below
 
 

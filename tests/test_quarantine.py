@@ -14,11 +14,13 @@ import random
 import pytest
 import requests
 
-from server.directory import db as directory_db
-from server.directory.db import Directory
+from server.directory import SQLiteDirectory as Directory
+from server.directory import sqlite as directory_db
 from server.tools.demo_data import note_doc
 from sync.crypto.envelope import seal
 from tests.support.devices import device_session
+
+pytestmark = pytest.mark.both_directories
 
 
 @pytest.fixture

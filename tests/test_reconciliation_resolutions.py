@@ -15,6 +15,8 @@ from server.casework import resolutions as r
 from server.tools.demo_data import note_doc
 from sync.merge import merge
 
+pytestmark = pytest.mark.both_directories
+
 AINO, BERTIL, KAISA = "a" * 32, "b" * 32, "c" * 32
 CASE = "d" * 32
 BASE = "Tapasimme kotona. Äiti kertoi aamuista. Sovimme seuraavasta käynnistä."

@@ -63,9 +63,7 @@ def test_a_503_is_retried_after_the_time_the_server_asked(org, phone, clock, mon
     calls = failing(monkeypatch, org, "revs_diff", 2, Unavailable("store restarting"))
     remote = phone.remote()
     doc_id = org.docs["c"][0]
-    assert remote.revs_diff({doc_id: ["1-" + "0" * 32]}) == {
-        doc_id: {"missing": ["1-" + "0" * 32]}
-    }
+    assert remote.revs_diff({doc_id: ["1-" + "0" * 32]}) == {doc_id: {"missing": ["1-" + "0" * 32]}}
     assert len(calls) == 3 and clock.waits == [5.0, 5.0]
 
 

@@ -26,6 +26,8 @@ from sync.store.sqlite import SQLiteStore
 from tests.support.org import PASSWORD, make_org
 from tests.support.site import open_test_site
 
+pytestmark = pytest.mark.both_directories
+
 TODAY = date.today()
 FAST = 2**10
 
@@ -104,8 +106,10 @@ def test_a_retention_run_destroys_only_the_case_whose_retention_ended(org, serve
     site.quarantine.hold(device_id, org.workers["aino"], {"_id": "d" * 32, "case_id": old,
                          "ciphertext": "held"}, "case_not_assigned")  # fmt: skip
     with site.directory.transaction() as con:
-        con.execute("INSERT INTO reconciliation_items VALUES (?, ?, 'note', 1, 'x')",
-                    (old, org.docs["old"][-1]))
+        con.execute(
+            "INSERT INTO reconciliation_items VALUES (?, ?, 'note', 1, 'x')",
+            (old, org.docs["old"][-1]),
+        )
         con.execute("INSERT INTO case_visits VALUES (?, ?, '1995-05-05')", (old, "e" * 32))
         con.execute("INSERT INTO deletions VALUES (?, ?, '1-a', ?, NULL, 'x', NULL)",
                     (old, "f" * 32, org.workers["aino"]))  # fmt: skip
@@ -158,7 +162,8 @@ def test_a_retention_run_destroys_only_the_case_whose_retention_ended(org, serve
     assert set(traces(site, old).values()) == {0}
     assert traces(site, cases["recent"])["case_keys"] and traces(site, cases["open"])["note_states"]
     live_rings = site.directory.query(
-        "SELECT doc FROM keyrings WHERE case_id = ? AND deleted = 0", (old,))
+        "SELECT doc FROM keyrings WHERE case_id = ? AND deleted = 0", (old,)
+    )
     assert live_rings == []
     raw = directory_bytes(tmp_path)
     assert not any(blob in raw for blob in wrapped), "a wrapped case key survived on disk"
@@ -185,7 +190,8 @@ def test_a_retention_run_destroys_only_the_case_whose_retention_ended(org, serve
     keks = load_keks(key_file)
     backed_up = sqlite3.connect(old_directory)
     rows = backed_up.execute(
-        "SELECT kek_id, wrapped, version FROM case_keys WHERE case_id = ?", (old,)).fetchall()
+        "SELECT kek_id, wrapped, version FROM case_keys WHERE case_id = ?", (old,)
+    ).fetchall()
     backed_up.close()
     assert [bytes(r[1]) for r in rows] == wrapped
     for kek_id, blob, version in rows:
@@ -282,8 +288,10 @@ def test_a_configured_shorter_period_applies_to_its_service_task(org):
     close(org, cases["recent"], years_ago(29))
     org.site.retention.table = retention.table({"family_social_guidance": 10})
     with org.site.directory.transaction() as con:
-        con.execute("UPDATE cases SET service_task = 'family_social_guidance' WHERE id = ?",
-                    (cases["recent"],))
+        con.execute(
+            "UPDATE cases SET service_task = 'family_social_guidance' WHERE id = ?",
+            (cases["recent"],),
+        )
     [due] = org.site.retention.due(TODAY)
     assert due.case_id == cases["recent"] and due.rule.label == "family_social_guidance: 10 years"
 

@@ -13,6 +13,8 @@ import requests
 
 from tests.support.devices import device_session
 
+pytestmark = pytest.mark.both_directories
+
 MADE_UP = "1-" + "f" * 32
 
 

@@ -16,6 +16,8 @@ from server.legal.social_reporting import (
     social_report,
 )
 
+pytestmark = pytest.mark.both_directories
+
 
 def seen(month: str, *tags: str, text: str = "") -> Observation:
     return Observation(month, tags, text or f"{month} {' '.join(tags)}")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from server.access_log import AccessLog
-from server.directory import Directory
+from server.directory import SQLiteDirectory as Directory
 from sync.sqlite_connections import ThreadConnections, WriterQueue
 
 IMPATIENT = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=0")

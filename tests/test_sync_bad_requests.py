@@ -23,6 +23,8 @@ from tests.support.live_server import serving
 from tests.support.org import make_org
 from tests.support.site import open_test_site
 
+pytestmark = pytest.mark.both_directories
+
 DOC = "d0c" + "0" * 29  # replaced by a real document id of the device's case
 REV = "1-" + "a" * 32
 DEEP = "[" * 5000 + "]" * 5000

@@ -141,9 +141,7 @@ def test_python_devices_lose_nothing_through_a_flaky_network(pair, server, tmp_p
     NODE is None or not (ROOT / "node_modules" / "pouchdb").is_dir(),
     reason="needs node and node_modules/pouchdb (npm ci --ignore-scripts)",
 )
-def test_pouchdb_and_a_python_device_lose_nothing_through_a_flaky_network(
-    pair, server, tmp_path
-):
+def test_pouchdb_and_a_python_device_lose_nothing_through_a_flaky_network(pair, server, tmp_path):
     case_id = pair.cases["pair"]
     bertil_id = pair.workers["bertil"]
     with FlakyProxy(server, seed=1905, drop_rate=0.2) as proxy:
@@ -257,4 +255,3 @@ def _append(marker: str):
         doc["discussion"] = f"{doc['discussion']} {marker}."
 
     return update
-

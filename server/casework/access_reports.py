@@ -22,7 +22,7 @@ from datetime import date
 
 from ..access_log import AccessLog
 from ..audit import AuditLog
-from ..directory.db import utcnow
+from ..directory.base import utcnow
 from ..disclosure_log import Disclosures
 from ..errors import InvalidInput, NotFoundError
 from ..legal import access_report as rules

@@ -23,7 +23,7 @@ from sync.store.errors import NotFound
 
 from ..access_log import AccessLog
 from ..audit import AuditLog
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from ..errors import (
     CaseClosed,
     ConflictError,

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from sync.store.errors import NotFound
 
 from ..audit import AuditLog
-from ..directory.db import utcnow
+from ..directory.base import utcnow
 from ..errors import AlreadyWithdrawn, ConflictError, InvalidInput, NotFoundError
 from .case_file import CaseFile, Revision
 from .cases import Cases, new_id, stamped

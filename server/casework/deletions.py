@@ -12,7 +12,7 @@ marked theirs with `merged_into`) is left as it is.
 
 from __future__ import annotations
 
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 
 
 class Deletions:
@@ -27,9 +27,9 @@ class Deletions:
         now = utcnow()
         with self.directory.transaction() as con:
             con.executemany(
-                "INSERT OR IGNORE INTO deletions"
+                "INSERT INTO deletions"
                 " (case_id, doc_id, rev, worker_id, device_id, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(case_id, d, rev, worker_id, device_id, now) for d, rev in deleted.items()],
             )
 

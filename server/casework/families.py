@@ -18,7 +18,7 @@ from sync.store.errors import NotFound
 
 from ..access_log import AccessLog
 from ..audit import AuditLog
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from ..errors import ConflictError, NotFoundError
 from .cases import Cases, Casework, new_id, stamped
 from .records import Records

@@ -24,7 +24,8 @@ from sync.cases import database_name
 from sync.crypto import CryptoError, open_envelope
 from sync.store import NotFound, Store
 
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
+from ..directory.dialect import upsert
 from ..keys.service import KeyService
 
 HELSINKI = ZoneInfo("Europe/Helsinki")  # the day a note happened on, as the team sees it
@@ -44,10 +45,10 @@ class NoteStates:
         if not rows:
             return
         if con is not None:
-            _store_rows(con, rows, "INSERT OR REPLACE")
+            _store_rows(con, rows, replace=True)
             return
         with self.directory.transaction() as own:
-            _store_rows(own, rows, "INSERT OR REPLACE")
+            _store_rows(own, rows, replace=True)
 
     def forget(self, case_id: str, doc_ids: Iterable[str]) -> None:
         """Deleted documents (rows of ids that were no note are simply absent)."""
@@ -88,13 +89,12 @@ class NoteStates:
         """The notes the case's database holds now. Catching up never overwrites a row
         a newer write made meanwhile (`replace=False`); a rebuild replaces them all."""
         notes = self._read_notes(case_id)
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         with self.directory.transaction() as con:
             if replace:
                 con.execute("DELETE FROM note_states WHERE case_id = ?", (case_id,))
-            _store_rows(con, [_row(case_id, doc) for doc in notes], verb)
+            _store_rows(con, [_row(case_id, doc) for doc in notes], replace)
             con.execute(
-                "INSERT OR REPLACE INTO note_states_cases (case_id, indexed_at) VALUES (?, ?)",
+                upsert("note_states_cases", ("case_id", "indexed_at"), ("case_id",)),
                 (case_id, utcnow()),
             )
 
@@ -130,12 +130,19 @@ class NoteStates:
         return {row["author"]: row["n"] for row in rows}
 
 
-def _store_rows(con, rows: list[tuple], verb: str) -> None:
-    con.executemany(
-        f"{verb} INTO note_states (case_id, doc_id, author, state, occurred_on, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+NOTE_COLUMNS = ("case_id", "doc_id", "author", "state", "occurred_on", "updated_at")
+
+
+def _store_rows(con, rows: list[tuple], replace: bool) -> None:
+    """Rows replace those of the same note, or (`replace=False`) leave them as they are."""
+    if replace:
+        sql = upsert("note_states", NOTE_COLUMNS, ("case_id", "doc_id"))
+    else:
+        sql = (
+            f"INSERT INTO note_states ({', '.join(NOTE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING"
+        )
+    con.executemany(sql, rows)
 
 
 def _row(case_id: str, doc: dict) -> tuple:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 
 
 class Quarantine:
@@ -25,8 +25,9 @@ class Quarantine:
         doc_id, rev = _str(envelope, "_id"), revision_key(envelope)
         with self.directory.transaction() as con:
             con.execute(
-                "INSERT OR IGNORE INTO quarantine (at, device_id, worker_id, case_id, doc_id,"
-                " rev, reason, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO quarantine (at, device_id, worker_id, case_id, doc_id,"
+                " rev, reason, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (
                     utcnow(),
                     device_id,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from mobile_schema.base import open_items
 
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
+from ..directory.dialect import upsert
 
 
 class Reconciliation:
@@ -25,8 +26,11 @@ class Reconciliation:
         with self.directory.transaction() as con:
             if items:
                 con.execute(
-                    "INSERT OR REPLACE INTO reconciliation_items"
-                    " (case_id, doc_id, doc_type, items, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    upsert(
+                        "reconciliation_items",
+                        ("case_id", "doc_id", "doc_type", "items", "updated_at"),
+                        ("case_id", "doc_id"),
+                    ),
                     (case_id, doc["_id"], doc["type"], items, utcnow()),
                 )
             else:

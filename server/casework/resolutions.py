@@ -32,7 +32,7 @@ from mobile_schema import paths as p
 from mobile_schema.base import ITEMS, TEXT, WHOLE_DOCUMENT_KINDS, is_open
 
 from ..audit import AuditLog
-from ..directory.db import utcnow
+from ..directory.base import utcnow
 from ..errors import DomainError
 from .reconciliation import Reconciliation
 from .records import Records

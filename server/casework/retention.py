@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..audit import AuditLog
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from ..errors import ConflictError
 from ..keys.keyrings import Keyrings
 from ..keys.service import KeyService

@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ..directory.db import Directory
+from ..directory.base import Directory
 from ..legal.deadlines import is_working_day
 from .note_states import NoteStates
 

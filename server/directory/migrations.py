@@ -271,4 +271,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX observations_by_team ON observations (team_id, observed_in);
     """,
+    # 13: a generation number of the case keys, moved by every key version added or
+    # destroyed: what a device's keyrings depend on, read in one row by every node
+    # (it was MAX(rowid) of case_keys, which only SQLite has)
+    """
+    CREATE TABLE key_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+    INSERT INTO key_generation (id, value)
+        VALUES (1, (SELECT COALESCE(MAX(rowid), 0) FROM case_keys));
+    """,
 ]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from sync.revisions import next_rev
 
-from ..directory.db import utcnow
+from ..directory.base import utcnow
 from ..legal import device_views as rules
 from ..site import Site
 from .push import PushChecker, Rejected, rejection

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from ..errors import InvalidInput
 from .heads import Heads
 
@@ -98,9 +98,9 @@ class Cursors:
         """Store a response: `steps[i]` are the steps of result i (committed with
         other requests' small writes: `Directory.grouped`)."""
         with self.directory.grouped() as con:
-            cursor = con.execute(
+            (cursor_id,) = con.execute(
                 "INSERT INTO sync_cursors (device_id, created_at, base, steps, final)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (
                     device_id,
                     utcnow(),
@@ -108,12 +108,12 @@ class Cursors:
                     json.dumps(steps),
                     json.dumps(final.to_json()),
                 ),
-            )
+            ).fetchone()
             con.execute(
                 "DELETE FROM sync_cursors WHERE device_id = ? AND id <= ?",
-                (device_id, cursor.lastrowid - KEEP_CURSORS),
+                (device_id, cursor_id - KEEP_CURSORS),
             )
-            return cursor.lastrowid
+            return cursor_id
 
 
 def token(cursor_id: int, n: int) -> str:

@@ -20,7 +20,8 @@ from sync.merge import MergeError
 from sync.store import NotFound, StoreError
 
 from ..casework.merging import MergeNotStored, Resolver
-from ..directory.db import utcnow
+from ..directory.base import utcnow
+from ..directory.dialect import upsert
 from ..site import Site
 from . import faults, tombstones
 from .device_views import DeviceViews
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 # Refusals of work someone did offline in good faith (the case was taken away before
 # the device synced): kept for a supervisor rather than lost.
 QUARANTINED = frozenset({"not_assigned"})
+PURGE_KEY = ("device_id", "case_id")
+LOCAL_KEY = ("device_id", "local_id")
 
 
 class Gateway:
@@ -141,8 +144,7 @@ class Gateway:
         out.close_with(["p", case_id])
         with self.site.directory.transaction() as con:
             con.execute(
-                "INSERT OR REPLACE INTO device_purges (device_id, case_id, purged_at)"
-                " VALUES (?, ?, ?)",
+                upsert("device_purges", ("device_id", "case_id", "purged_at"), PURGE_KEY),
                 (device["id"], case_id, utcnow()),
             )
 
@@ -503,8 +505,7 @@ class Gateway:
             ).fetchone()
             rev = (row[0] if row else 0) + 1
             con.execute(
-                "INSERT OR REPLACE INTO sync_local (device_id, local_id, rev, body)"
-                " VALUES (?, ?, ?, ?)",
+                upsert("sync_local", ("device_id", "local_id", "rev", "body"), LOCAL_KEY),
                 (device["id"], local_id, rev, json.dumps(body)),
             )
         return {"ok": True, "id": f"_local/{local_id}", "rev": f"0-{rev}"}

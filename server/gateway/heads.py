@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..directory import counter
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
+from ..directory.dialect import upsert
 
 # A write in flight names the process making it ("host:pid"): a row of a dead process
 # on this host is settled at once, any other only when older than STALE_WRITE (longer
@@ -73,18 +74,19 @@ class Heads:
 
     def _announce(self, case_id: str, doc_ids: list[str]) -> Write:
         with self.directory.transaction() as con:
-            cursor = con.execute(
-                "INSERT INTO case_writes (case_id, owner, started_at) VALUES (?, ?, ?)",
+            (row_id,) = con.execute(
+                "INSERT INTO case_writes (case_id, owner, started_at) VALUES (?, ?, ?)"
+                " RETURNING id",
                 (case_id, owner(), utcnow()),
-            )
+            ).fetchone()
             _index(con, case_id, doc_ids)
-        return Write(case_id, cursor.lastrowid)
+        return Write(case_id, row_id)
 
     def _settle(self, write: Write) -> None:
         with self.directory.transaction() as con:
             _move_head(con, write.case_id)
             con.executemany(
-                "INSERT OR REPLACE INTO case_visits (case_id, visit_id, day) VALUES (?, ?, ?)",
+                upsert("case_visits", ("case_id", "visit_id", "day"), ("case_id", "visit_id")),
                 [(write.case_id, visit_id, day) for visit_id, day in write.visits.items()],
             )
             con.execute("DELETE FROM case_writes WHERE id = ?", (write.row_id,))
@@ -164,7 +166,7 @@ def _cases_of(con, doc_ids: list[str]) -> dict[str, str]:
 
 def _index(con, case_id: str, doc_ids: list[str]) -> None:
     con.executemany(
-        "INSERT OR IGNORE INTO doc_index (doc_id, case_id) VALUES (?, ?)",
+        "INSERT INTO doc_index (doc_id, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(doc_id, case_id) for doc_id in doc_ids],
     )
 

@@ -18,9 +18,22 @@ from sync.crypto import DevicePublicKey, seal_case_key
 from sync.revisions import next_rev, parse_rev
 
 from ..directory import counter
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
+from ..directory.dialect import upsert
 from .service import KeyService
 
+KEYRING_COLUMNS = (
+    "device_id",
+    "case_id",
+    "doc_id",
+    "versions",
+    "doc",
+    "deleted",
+    "updated_at",
+    "rev",
+    "revisions",
+    "gseq",
+)
 MAX_HISTORY = 50  # revision ids kept per keyring for `_revisions`
 
 
@@ -51,13 +64,10 @@ class Keyrings:
         self._checked: dict[str, tuple] = {}  # device -> what `refresh` last saw
 
     def _fingerprint(self, device_id: str, case_ids: list[str]) -> tuple:
-        """Everything a device's keyrings depend on, read cheaply: its cases, the newest
-        key row (every new version adds one), its revocation and keyring rows."""
-        (newest,) = (
-            self.directory.connection()
-            .execute("SELECT COALESCE(MAX(rowid), 0) FROM case_keys")
-            .fetchone()
-        )
+        """Everything a device's keyrings depend on, read cheaply: its cases, the key
+        generation (`KeyService` moves it with every version), its revocation and its
+        keyring rows. All of it is in the directory, so every node sees a change."""
+        (newest,) = self.directory.one("SELECT value FROM key_generation WHERE id = 1")
         device = self.directory.one(
             "SELECT revoked_at, (SELECT COALESCE(MAX(gseq), 0) FROM keyrings"
             " WHERE device_id = ?) AS kg FROM devices WHERE id = ?",
@@ -189,8 +199,7 @@ class Keyrings:
         with self.directory.transaction() as con:
             gseq = counter.next_value(con)
             con.execute(
-                "INSERT OR REPLACE INTO keyrings (device_id, case_id, doc_id, versions, doc,"
-                " deleted, updated_at, rev, revisions, gseq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                upsert("keyrings", KEYRING_COLUMNS, ("device_id", "case_id")),
                 (
                     device_id,
                     case_id,

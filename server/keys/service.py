@@ -14,7 +14,7 @@ from sync.crypto import CaseKey, KeyUnavailable
 from sync.crypto.wrap import unwrap, wrap
 
 from ..audit import AuditLog
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from .kek import KekRing
 
 Progress = Callable[[int, int], None]
@@ -58,6 +58,7 @@ class KeyService:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (case_id, version, kid, blob, utcnow(), reason),
         )
+        _next_generation(con)
         self.audit.record(
             actor, "case_key.created", case_id, {"version": version, "reason": reason}, con
         )
@@ -152,6 +153,7 @@ class KeyService:
             with self.directory.transaction() as own:
                 return self.shred(case_id, actor, own)
         cursor = con.execute("DELETE FROM case_keys WHERE case_id = ?", (case_id,))
+        _next_generation(con)
         con.execute("UPDATE cases SET shredded_at = ? WHERE id = ?", (utcnow(), case_id))
         self.audit.record(
             actor, "case.shredded", case_id, {"key_versions_destroyed": cursor.rowcount}, con
@@ -159,6 +161,11 @@ class KeyService:
         return cursor.rowcount
 
     def flush_deleted(self) -> None:
-        """Checkpoint the write-ahead log into the directory file, so the overwritten
-        pages of shredded keys do not linger in `-wal` (secure_delete covers the file)."""
-        self.directory.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Make the overwritten pages of shredded keys go (SQLite: checkpoint the
+        write-ahead log, as secure_delete covers only the file)."""
+        self.directory.compact()
+
+
+def _next_generation(con) -> None:
+    """Every node's keyring check sees that the set of case keys changed."""
+    con.execute("UPDATE key_generation SET value = value + 1 WHERE id = 1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 
 from ..audit import AuditLog
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from ..errors import ConflictError, Forbidden, InvalidCredentials, InvalidInput, NotFoundError
 from .passwords import check_password, hash_password
 from .sessions import end_all
@@ -51,7 +51,7 @@ class Accounts:
             raise InvalidInput("username: 1 to 100 characters", field="username")
         # "Aino" beside "aino" would be two people to the eye and to a phone's keyboard.
         if self.directory.one(
-            "SELECT 1 FROM workers WHERE username = ? COLLATE NOCASE", (username,)
+            "SELECT 1 FROM workers WHERE lower(username) = lower(?)", (username,)
         ):
             raise ConflictError(f"username {username} is taken", field="username")
         worker_id = secrets.token_hex(16)

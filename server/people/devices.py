@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sync.crypto import DevicePublicKey, MalformedEnvelope
 
 from ..audit import AuditLog
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from ..errors import DeviceRevoked, InvalidInput, NotFoundError
 from ..keys.service import KeyService
 

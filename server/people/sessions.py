@@ -19,7 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from ..directory.db import Directory
+from ..directory.base import Directory
 from ..errors import SessionExpired, Unauthenticated
 
 TOUCH_INTERVAL = 60.0

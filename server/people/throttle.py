@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..audit import AuditLog
-from ..directory.db import Directory
+from ..directory.base import Directory
 from ..errors import LoginThrottled
 
 FREE_FAILURES = 3
@@ -91,8 +91,7 @@ class LoginThrottle:
                 (account, where),
             ).fetchone()
             spent, oldest = con.execute(
-                "SELECT COUNT(*), MIN(at) FROM login_address_failures"
-                " WHERE address = ? AND at > ?",
+                "SELECT COUNT(*), MIN(at) FROM login_address_failures WHERE address = ? AND at > ?",
                 (where, now - ADDRESS_WINDOW),
             ).fetchone()
             refusal = _refusal(row, spent, oldest, now)
@@ -124,10 +123,11 @@ class LoginThrottle:
             " last_failure = excluded.last_failure",
             (account, where, failures, now + wait if wait else 0.0, now),
         )
-        cursor = con.execute(
-            "INSERT INTO login_address_failures (address, at) VALUES (?, ?)", (where, now)
-        )
-        return Reservation(account, where, cursor.lastrowid, failures, spent)
+        (failure_id,) = con.execute(
+            "INSERT INTO login_address_failures (address, at) VALUES (?, ?) RETURNING id",
+            (where, now),
+        ).fetchone()
+        return Reservation(account, where, failure_id, failures, spent)
 
     def failed(self, reservation: Reservation, account_id: str | None) -> None:
         """The password was wrong (the attempt stays counted). Audited once when the
@@ -153,9 +153,7 @@ def _refusal(row, spent: int, oldest: float | None, now: float) -> LoginThrottle
             "too many failed logins for this username from your address", row["blocked_until"] - now
         )
     if spent >= ADDRESS_BUDGET:
-        return _throttled(
-            "too many failed logins from your address", oldest + ADDRESS_WINDOW - now
-        )
+        return _throttled("too many failed logins from your address", oldest + ADDRESS_WINDOW - now)
     return None
 
 

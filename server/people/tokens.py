@@ -21,7 +21,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from ..audit import AuditLog
-from ..directory.db import Directory
+from ..directory.base import Directory
 from ..errors import RefreshReused, TokenExpired, Unauthenticated
 from .devices import Devices
 

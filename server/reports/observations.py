@@ -15,7 +15,7 @@ from mobile_schema import validate_document
 
 from ..audit import AuditLog
 from ..casework.cases import new_id, stamped
-from ..directory.db import Directory, utcnow
+from ..directory.base import Directory, utcnow
 from ..errors import Forbidden, InvalidInput
 from ..legal.social_reporting import Observation, is_month
 

@@ -24,7 +24,7 @@ from sync.store.errors import NotFound
 from ..access_log import AccessLog
 from ..casework.case_file import CaseFiles
 from ..casework.cases import Cases
-from ..directory.db import Directory
+from ..directory.base import Directory
 from ..errors import NotFoundError
 from ..legal.processing_times import AssessmentFacts, Counts, Period, by_team, total
 

@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+import psycopg
 from flask import Flask, Response, current_app, g, jsonify, request
 
 from .. import metrics
@@ -76,11 +77,15 @@ def _observe(response: Response) -> Response:
     return response
 
 
+#: The errors of the directory's database drivers (SQLite and PostgreSQL).
+DIRECTORY_ERRORS = (sqlite3.Error, psycopg.Error)
+
+
 def count_directory_error(exc: BaseException) -> None:
     """An unexpected error caused by the directory database counts as a directory error."""
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, sqlite3.Error):
+        if isinstance(cause, DIRECTORY_ERRORS):
             metrics.DIRECTORY_ERRORS.labels(type(cause).__name__).inc()
             return
         cause = cause.__cause__ or cause.__context__

@@ -25,7 +25,8 @@ class Org:
 
     def worker(self, name: str, role: str = "worker") -> str:
         self.workers[name] = self.site.accounts.create(
-            name, name.title(), role, "admin", team_id=self.team, password=PASSWORD)
+            name, name.title(), role, "admin", team_id=self.team, password=PASSWORD
+        )
         return self.workers[name]
 
     def case(self, label: str, *workers: str, notes: int = 3, seed: int = 1) -> str:

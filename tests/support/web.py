@@ -29,9 +29,9 @@ class Web:
 
 
 @contextlib.contextmanager
-def demo_web(tmp: Path):
+def demo_web(tmp: Path, directory: Path | str | None = None):
     """The demo organisation (docs/README: `sopu seed-demo`) on a fresh site, served."""
-    site = open_test_site(tmp)
+    site = open_test_site(tmp, directory=directory)
     seed_demo(site)
     app = create_app(Config(data_dir=tmp / "var"), site=site)
     try:

@@ -1,23 +1,21 @@
-"""SQLite access for the directory: one connection per thread, migrations on open."""
+"""The directory in one SQLite file (the embedded default): one connection per
+thread, migrations on open."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.sqlite_connections import CRASH_SAFE, ThreadConnections
 
+from .base import Directory
 from .migrations import MIGRATIONS
 
 
-def utcnow() -> str:
-    """Timestamps are RFC 3339 UTC strings with seconds, as in the wire contract."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-class Directory:
+class SQLiteDirectory(Directory):
     """The directory database at `path` (created and migrated on first open)."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -43,11 +41,8 @@ class Directory:
         Only for work done entirely through the connection it gives."""
         return self._connections.group_transaction()
 
-    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        return self.connection().execute(sql, params).fetchall()
-
-    def one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
-        return self.connection().execute(sql, params).fetchone()
+    def schema_version(self) -> int:
+        return self.connection().execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
         with self.transaction() as con:
@@ -56,6 +51,14 @@ class Directory:
                 for statement in _statements(script):
                     con.execute(statement)
                 con.execute(f"PRAGMA user_version = {number}")
+
+    def compact(self) -> None:
+        """secure_delete zeroes freed pages in the file; the WAL still holds the old
+        ones until it is checkpointed and truncated."""
+        self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def describe(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         self._connections.close()
