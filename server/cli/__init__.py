@@ -16,6 +16,7 @@ from .retention import retention
 from .schema import schema
 from .serve import seed_demo_command, serve_command
 from .simulate import simulate_command
+from .store import store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,6 +45,7 @@ cli.add_command(restore_command)
 cli.add_command(device_group)
 cli.add_command(simulate_command)
 cli.add_command(demo_command)
+cli.add_command(store)
 
 
 def main() -> None:

@@ -279,4 +279,10 @@ MIGRATIONS: list[str] = [
     INSERT INTO key_generation (id, value)
         VALUES (1, (SELECT COALESCE(MAX(rowid), 0) FROM case_keys));
     """,
+    # 14: the store's update_seq of each case database as `sopu store follow` last saw
+    # it, so writes made to the store without Sopu reach the devices' feeds
+    # (server/gateway/store_follower.py)
+    """
+    CREATE TABLE store_seqs (case_id TEXT PRIMARY KEY, seq TEXT NOT NULL);
+    """,
 ]

@@ -189,4 +189,8 @@ MIGRATIONS: list[str] = [
     CREATE TABLE key_generation (id BIGINT PRIMARY KEY CHECK (id = 1), value BIGINT NOT NULL);
     INSERT INTO key_generation (id, value) VALUES (1, 0);
     """,
+    # 2 (SQLite 14): the store's update_seq of each case database as the follower saw it
+    """
+    CREATE TABLE store_seqs (case_id TEXT PRIMARY KEY, seq TEXT NOT NULL);
+    """,
 ]

@@ -119,6 +119,20 @@ class Heads:
             con.executemany("DELETE FROM case_writes WHERE id = ?", [(i,) for i in settled])
         return len(missing)
 
+    def saw_store(self, case_id: str, doc_ids: list[str], store_seq: str) -> int:
+        """The store's own changes of a case (`store_follower`): index the documents
+        not known yet, move the head so every node's feed looks again, and record the
+        store's seq seen. Returns how many documents were missing from the index."""
+        with self.directory.transaction() as con:
+            known = _cases_of(con, doc_ids)
+            missing = [doc_id for doc_id in doc_ids if doc_id not in known]
+            _index(con, case_id, missing)
+            _move_head(con, case_id)
+            con.execute(
+                upsert("store_seqs", ("case_id", "seq"), ("case_id",)), (case_id, store_seq)
+            )
+        return len(missing)
+
     # ------------------------------------------------------------ reads
 
     def case_of(self, doc_ids: list[str]) -> dict[str, str]:
