@@ -42,3 +42,12 @@ def test_the_units_run_gunicorn_with_the_shipped_settings_and_the_kek_as_a_crede
     assert "PROMETHEUS_MULTIPROC_DIR=/run/sopu/metrics" in unit
     assert "sopu backup" in (DEPLOY / "sopu-backup.service").read_text()
     assert "OnCalendar=" in (DEPLOY / "sopu-backup.timer").read_text()
+
+
+def test_the_store_follower_unit_runs_a_real_sopu_command():
+    unit = (DEPLOY / "sopu-store-follow.service").read_text()
+    [start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    words = start.removeprefix("ExecStart=").split()
+    assert words[0].endswith("/sopu") and "LoadCredential=kek.key:/etc/sopu/kek.key" in unit
+    result = CliRunner().invoke(cli, [*words[1:], "--help"])
+    assert result.exit_code == 0, result.output
