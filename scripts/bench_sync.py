@@ -45,6 +45,15 @@ replication, with one batch size (--batch, 100 = PouchDB's default) throughout.
             server times from gunicorn's access log.
 4. rss      PouchDB pulls 50 000 documents from a freshly started gunicorn; the peak
             RSS (VmHWM) of each worker process, read from /proc, must stay < 200 MB.
+5. nodes    (not in the default sections; `--sections nodes --devices 300`) The
+            concurrent incremental sync of section 3 on three set-ups of the same
+            machine and embedded store: one node on the SQLite directory (the same-run
+            baseline), one node on a PostgreSQL directory, and two nodes (two gunicorn
+            masters, --workers split between them) on that PostgreSQL directory, each
+            request of every device sent to a node picked at random. PostgreSQL is
+            --postgres URL (a database the run may fill), else a throwaway cluster
+            started for the run (tests/support/postgres_server.py). Reports p50/p99,
+            errors and the p99 ratios against the baseline.
 
 With --json the last line of output is one JSON object with every figure.
 """
@@ -153,6 +162,7 @@ QUICK = Sizes(
     rss_docs_per_case=100,
 )
 SECTIONS = ("pull", "noop", "concurrent", "rss")
+OPTIONAL_SECTIONS = ("nodes",)  # run only when named in --sections
 
 
 # ------------------------------------------------------------------------ helpers
@@ -205,11 +215,14 @@ class Bench:
     tokens: DeviceTokens
 
     @classmethod
-    def create(cls, workdir: Path, store_url: str = "", seed: int = 1) -> Bench:
+    def create(
+        cls, workdir: Path, store_url: str = "", seed: int = 1, directory: str = ""
+    ) -> Bench:
         workdir.mkdir(parents=True, exist_ok=True)
         config = Config(
             data_dir=workdir,
             store_url=store_url,
+            directory=directory or None,
             kek_file=workdir / "kek.key",
             device_token_ttl=TOKEN_TTL,
         )
@@ -308,7 +321,11 @@ def proc_status_kb(pid: int, field: str) -> int | None:
 
 @contextlib.contextmanager
 def gunicorn(
-    bench: Bench, workdir: Path, name: str, access_log: Path | None = None
+    bench: Bench,
+    workdir: Path,
+    name: str,
+    access_log: Path | None = None,
+    workers: int | None = None,
 ) -> Iterator[Server]:
     """Serve `bench`'s site with gunicorn on a free 127.0.0.1 port (with `access_log`,
     one line per request: method, path, status, microseconds spent in the server)."""
@@ -323,7 +340,8 @@ def gunicorn(
     log_path = workdir / f"gunicorn-{name}.log"
     command = [
         sys.executable, "-m", "gunicorn",
-        "-w", str(GUNICORN_WORKERS), "-k", "gthread", "--threads", str(GUNICORN_THREADS),
+        "-w", str(workers or GUNICORN_WORKERS), "-k", "gthread",
+        "--threads", str(GUNICORN_THREADS),
         "-b", f"{HOST}:{port}", "--timeout", "120", "--log-level", "warning",
         "--error-logfile", str(log_path),
         "server.app:create_app()",
@@ -345,24 +363,22 @@ def gunicorn(
         start_new_session=True,
     )
     try:
-        _wait_healthy(url, proc, log_path)
+        _wait_healthy(url, proc, log_path, workers or GUNICORN_WORKERS)
         yield Server(url, proc)
     finally:
         _stop(proc)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path) -> None:
+def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, workers: int) -> None:
     http = session()
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited ({proc.returncode}): {_tail(log_path)}")
         with contextlib.suppress(requests.RequestException):
-            if http.get(f"{url}/health", timeout=2).ok and len(_children(proc.pid)) >= (
-                GUNICORN_WORKERS
-            ):
-                # Both workers up; let each import and open its site before timing.
-                for _ in range(2 * GUNICORN_WORKERS):
+            if http.get(f"{url}/health", timeout=2).ok and len(_children(proc.pid)) >= workers:
+                # Every worker up; let each import and open its site before timing.
+                for _ in range(2 * workers):
                     session().get(f"{url}/health", timeout=10)
                 return
         time.sleep(0.2)
@@ -697,11 +713,16 @@ class DeviceSync:
 
     REPLICATION_ID = "bench-pull"
 
-    def __init__(self, db_url: str, token: str):
-        self.db_url = db_url
+    def __init__(self, db_url: str | list[str], token: str):
+        self.db_urls = [db_url] if isinstance(db_url, str) else list(db_url)
         self.token = token
         self.http = session()
         self.held: set[tuple[str, str]] = set()
+
+    @property
+    def db_url(self) -> str:
+        """The device's database on a node picked for each request (several nodes)."""
+        return self.db_urls[0] if len(self.db_urls) == 1 else random.choice(self.db_urls)
 
     def floor(self, requests_per_sync: int) -> tuple[float, int, list[str]]:
         """The same-run baseline: what a sync would cost if the gateway did nothing - a
@@ -971,6 +992,99 @@ def bench_concurrent(sizes: Sizes, batch: int, workdir: Path) -> dict:
     return figures
 
 
+# ------------------------------------------------------------------------ 5. nodes
+
+
+POSTGRES_URL: str = ""  # --postgres
+
+
+@contextlib.contextmanager
+def postgres_server(workdir: Path) -> Iterator[str]:
+    """--postgres, else a throwaway cluster for this run."""
+    if POSTGRES_URL:
+        yield POSTGRES_URL
+        return
+    from tests.support.postgres_server import running_postgres
+
+    with running_postgres(workdir) as url:
+        yield url
+
+
+def bench_nodes(sizes: Sizes, batch: int, workdir: Path) -> dict:
+    devices_n = sizes.conc_devices or sizes.conc_workers * sizes.conc_devices_per_worker
+    per_worker = sizes.conc_devices_per_worker
+    sizes = replace(sizes, conc_workers=math.ceil(devices_n / per_worker))
+    figures: dict = {"nodes_devices": devices_n}
+    errors: list[int] = []
+    workdir.mkdir(parents=True, exist_ok=True)
+    split = [GUNICORN_WORKERS // 2 or 1, GUNICORN_WORKERS - GUNICORN_WORKERS // 2 or 1]
+    with postgres_server(workdir / "postgres") as pg_url:
+        from tests.support.postgres_server import drop_database, fresh_database
+
+        database = fresh_database(pg_url)  # the run's own, dropped at the end
+        setups = (("sqlite", "", [[GUNICORN_WORKERS]]),
+                  ("postgresql", database, [[GUNICORN_WORKERS], split]))  # fmt: skip
+        try:
+            for label, directory, node_sets in setups:
+                errors += _nodes_setup(label, directory, node_sets, sizes, batch, workdir, figures)
+        finally:
+            drop_database(database)
+    figures["nodes_errors"] = ", ".join(map(str, errors))
+    base = figures.get("nodes_sqlite_1_p99_ms") or 0.01
+    for key in ("nodes_postgresql_1", "nodes_postgresql_2"):
+        if f"{key}_p99_ms" in figures:
+            figures[f"{key}_p99_over_sqlite"] = round(figures[f"{key}_p99_ms"] / base, 2)
+    return figures
+
+
+def _nodes_setup(label, directory, node_sets, sizes, batch, workdir, figures) -> list[int]:
+    """One directory's organisation, served by each set of nodes in turn."""
+    devices_n = sizes.conc_devices or sizes.conc_workers * sizes.conc_devices_per_worker
+    bench = Bench.create(workdir / label, seed=44, directory=directory)
+    errors = []
+    try:
+        cases, devices = _nodes_org(bench, sizes, devices_n)
+        for counts in node_sets:
+            key = f"nodes_{label}_{len(counts)}"
+            log(f"nodes: {devices_n} devices, {label} directory, {len(counts)} node(s) {counts}")
+            figures.update(_nodes_run(bench, cases, devices, counts, sizes, batch, workdir, key))
+            errors.append(figures[f"{key}_errors"] + figures[f"{key}_catch_up_errors"])
+    finally:
+        bench.close()
+    return errors
+
+
+def _nodes_org(bench: Bench, sizes: Sizes, devices_n: int) -> tuple[dict, list[dict]]:
+    workers = [bench.worker(f"node{i}") for i in range(sizes.conc_workers)]
+    cases = {
+        w: [bench.case(w, sizes.conc_docs_per_case) for _ in range(sizes.conc_cases_per_worker)]
+        for w in workers
+    }
+    devices = [
+        bench.device(w, f"phone {d}") for w in workers for d in range(sizes.conc_devices_per_worker)
+    ]
+    return cases, devices[:devices_n]
+
+
+def _nodes_run(bench, cases, devices, counts, sizes, batch, workdir, key) -> dict:
+    """Catch every device up, add one note per case, then all sync at once."""
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(gunicorn(bench, workdir, f"{key}-{n}", workers=w))
+            for n, w in enumerate(counts)
+        ]
+        syncs = [DeviceSync([s.db(d["worker_id"]) for s in servers], d["token"]) for d in devices]
+        caught_up = run_concurrently(syncs, batch)
+        for worker, ids in cases.items():
+            for case_id in ids:
+                bench.write(case_id, [bench.note(case_id, worker)])
+        time.sleep(1.0)
+        incremental = run_concurrently(syncs, batch)
+    out = summarise(incremental, key, [sizes.conc_cases_per_worker] * len(devices))
+    out[f"{key}_catch_up_errors"] = sum(len(r[2]) for r in caught_up)
+    return out
+
+
 # ------------------------------------------------------------------------ 4. RSS
 
 
@@ -1062,6 +1176,19 @@ def meets(figures: dict) -> dict:
     return out
 
 
+NODES_TABLE = [
+    ("5. {nodes_devices} devices at once, one node / two nodes", None, "", None),
+    ("1 node, SQLite directory (baseline) p50", "nodes_sqlite_1_p50_ms", "ms", None),
+    ("  p99", "nodes_sqlite_1_p99_ms", "ms", None),
+    ("1 node, PostgreSQL directory p50", "nodes_postgresql_1_p50_ms", "ms", None),
+    ("  p99", "nodes_postgresql_1_p99_ms", "ms", None),
+    ("  p99 / baseline", "nodes_postgresql_1_p99_over_sqlite", "", None),
+    ("2 nodes, PostgreSQL directory p50", "nodes_postgresql_2_p50_ms", "ms", None),
+    ("  p99", "nodes_postgresql_2_p99_ms", "ms", None),
+    ("  p99 / baseline", "nodes_postgresql_2_p99_over_sqlite", "", None),
+    ("errors (1 node SQLite, 1 node PG, 2 nodes PG)", "nodes_errors", "", None),
+]
+
 TABLE = [
     ("1. initial pull of {pull_docs_with_keyrings} docs, PouchDB, batch {batch}", None, "", None),
     ("direct from pouchdb-server", "direct_docs_per_s", "docs/s", None),
@@ -1112,6 +1239,7 @@ TABLE = [
     ("gunicorn worker RSS before", "pull_50k_rss_start_mb", "MB", None),
     ("gunicorn worker peak RSS (VmHWM)", "pull_50k_rss_mb", "MB", "pull_50k_rss_mb"),
 ]
+TABLE += NODES_TABLE
 
 
 def print_table(figures: dict) -> None:
@@ -1142,15 +1270,16 @@ def print_table(figures: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    global GUNICORN_WORKERS, GUNICORN_THREADS
+    global GUNICORN_WORKERS, GUNICORN_THREADS, POSTGRES_URL
     GUNICORN_WORKERS, GUNICORN_THREADS = args.workers, args.threads
+    POSTGRES_URL = args.postgres
     sizes = QUICK if args.quick else Sizes()
     if args.devices:
         sizes = replace(sizes, conc_devices=args.devices)
     if args.pull_rounds:
         sizes = replace(sizes, pull_rounds=args.pull_rounds)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
-    unknown = set(sections) - set(SECTIONS)
+    unknown = set(sections) - set(SECTIONS) - set(OPTIONAL_SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(sorted(unknown))}; known: {SECTIONS}")
     figures: dict = {
@@ -1168,10 +1297,11 @@ def run(args: argparse.Namespace) -> dict:
         "noop": bench_noop,
         "concurrent": bench_concurrent,
         "rss": bench_rss,
+        "nodes": bench_nodes,
     }
     figures["errors"] = {}
     with tempfile.TemporaryDirectory(prefix="sopu-bench-sync-") as tmp:
-        for name in SECTIONS:
+        for name in (*SECTIONS, *OPTIONAL_SECTIONS):
             if name not in sections:
                 continue
             try:
@@ -1200,6 +1330,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--threads", type=int, default=GUNICORN_THREADS, help="threads per gunicorn worker (4)"
+    )
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="PostgreSQL URL for the nodes section (default: a throwaway cluster)",
     )
     parser.add_argument(
         "--pull-budget",

@@ -103,3 +103,26 @@ def test_meets_targets_names_every_headline(figures):
     verdicts = figures["meets_targets"]
     assert set(verdicts) == set(HEADLINES)
     assert all(isinstance(v, bool) for v in verdicts.values())
+
+
+def test_the_nodes_section_compares_one_and_two_nodes_on_postgresql(postgres_url):
+    """`--sections nodes`: one node on SQLite, one and two nodes on PostgreSQL, each with
+    its p99 and errors, and the ratios against the SQLite baseline of the same run."""
+    command = [sys.executable, str(SCRIPT), "--quick", "--json", "--sections", "nodes"]
+    proc = subprocess.run(
+        [*command, "--postgres", postgres_url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert figures["errors"] == {}, figures["errors"]
+    for setup in ("sqlite_1", "postgresql_1", "postgresql_2"):
+        assert positive(figures[f"nodes_{setup}_p99_ms"]), setup
+        assert figures[f"nodes_{setup}_errors"] == 0, figures[f"nodes_{setup}_error_samples"]
+        assert figures[f"nodes_{setup}_docs"] == figures["nodes_devices"] * 2  # 2 cases each
+    for setup in ("postgresql_1", "postgresql_2"):
+        assert positive(figures[f"nodes_{setup}_p99_over_sqlite"])
+    assert "2 nodes, PostgreSQL directory" in proc.stdout
