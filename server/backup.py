@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from sync.private_files import private_dir, private_file, write_private
 from sync.store.sqlite import FILENAME as STORE_FILENAME
 
 from .config import Config
@@ -96,7 +97,7 @@ def backup(config: Config, target: Path, say: Callable[[str], None] = print) -> 
     source_dir, source_store = directory_file(config), store_file(config)
     if not source_dir.exists():
         raise BackupError(f"there is no directory database at {source_dir}")
-    target.mkdir(parents=True, exist_ok=True)
+    private_dir(target)  # a backup is the whole site but the KEK: the owner's only
     files = {DIRECTORY_FILE: _copy_database(source_dir, target / DIRECTORY_FILE)}
     say(f"directory: {source_dir} copied ({files[DIRECTORY_FILE]['bytes']} bytes)")
     if source_store is None:
@@ -106,11 +107,11 @@ def backup(config: Config, target: Path, say: Callable[[str], None] = print) -> 
             " (docs/deployment.md)"
         )
     else:
-        (target / "store").mkdir()
+        private_dir(target / "store")
         files[STORE_FILE] = _copy_database(source_store, target / STORE_FILE)
         say(f"store: {source_store} copied ({files[STORE_FILE]['bytes']} bytes)")
     manifest = _manifest(target / DIRECTORY_FILE, files, source_store is not None)
-    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_private(target / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     say(
         "NOT copied: the KEK (kek_file / SOPU_KEK). Keep it apart from every backup;"
         " without it this backup opens no case. Needed KEK fingerprints: "
@@ -126,7 +127,7 @@ def backup(config: Config, target: Path, say: Callable[[str], None] = print) -> 
 def _copy_database(source: Path, target: Path) -> dict:
     """One consistent snapshot of a live SQLite database (online backup, one step)."""
     src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(target)
+    dst = sqlite3.connect(private_file(target))  # its -journal gets the same mode
     try:
         src.backup(dst)
         dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
@@ -204,9 +205,10 @@ def restore(config: Config, source: Path, replace: bool = False) -> Restored:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for name, place in places.items():
         result.moved_aside += _move_aside(place, stamp)
-        place.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(place.parent)
         partial = place.with_name(place.name + ".restoring")
-        shutil.copyfile(source / name, partial)
+        partial.unlink(missing_ok=True)  # left by a restore that stopped: made anew, 0600
+        shutil.copyfile(source / name, private_file(partial))
         os.replace(partial, place)
     _move_cursor_ids(places[DIRECTORY_FILE], max(live_cursor_max, manifest["cursor_max"]))
     return result

@@ -20,6 +20,7 @@ import requests
 from mobile_schema import CURRENT_VERSION, validate_document
 
 from .crypto import CaseKey, DeviceKeys, KeyUnavailable, open_envelope, seal
+from .private_files import private_dir, write_private
 from .remote import RemoteDatabase, RemoteError
 from .replicator import ReplicationResult, replicate
 from .revisions import next_rev
@@ -39,7 +40,7 @@ class Device:
 
     def __init__(self, home: Path | str, passphrase: str, scrypt_n: int = 2**15):
         self.home = Path(home)
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.home)  # tokens and the PIN-protected key: the owner's only
         self.passphrase = passphrase
         self.scrypt_n = scrypt_n
         self.store = SQLiteStore(self.home / "store")
@@ -56,7 +57,7 @@ class Device:
         return json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
 
     def _save(self, **changes) -> None:
-        self.state_file.write_text(json.dumps(self.state() | changes))
+        write_private(self.state_file, json.dumps(self.state() | changes))
 
     def enrol(
         self, server: str, username: str, password: str, label: str, kem: str = "x25519"

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .group_commit import GroupCommit
+from .private_files import open_private, private_file
 from .store.errors import InsufficientStorage
 
 CRASH_SAFE = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000")
@@ -81,7 +82,7 @@ class WriterQueue:
 
     def _file(self) -> int:
         if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
             self._pid = os.getpid()
         return self._fd
 
@@ -99,7 +100,7 @@ class ThreadConnections:
         row_factory=None,
         queue_writers: bool = False,
     ):
-        self.path = path
+        self.path = private_file(path)  # SQLite gives -wal and -shm the file's mode
         self.pragmas = pragmas
         self.row_factory = row_factory
         self.writers = WriterQueue(path) if queue_writers else None

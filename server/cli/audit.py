@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from sync.private_files import write_private
+
 from ..log_verification import AnchorInvalid, LogVerification
 from .common import open_site
 
@@ -107,7 +109,7 @@ def anchor_command(ctx: click.Context, out_file: Path | None, actor: str) -> Non
     click.echo(text)  # recorded now: print it whatever becomes of the file
     if out_file is not None:
         try:
-            out_file.write_text(text + "\n", "utf-8")
+            write_private(out_file, text + "\n")
         except OSError as exc:
             raise click.ClickException(
                 f"{out_file}: not written ({exc.strerror}); the anchor printed above was"

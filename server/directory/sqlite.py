@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from sync.private_files import private_dir
 from sync.sqlite_connections import CRASH_SAFE, ThreadConnections
 
 from .base import Directory
@@ -19,7 +20,7 @@ class SQLiteDirectory(Directory):
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self._connections = ThreadConnections(
             self.path,
             (*CRASH_SAFE, "foreign_keys=ON", "secure_delete=ON"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync.crypto.wrap import kek_id
+from sync.private_files import ExposedFile, check_private, private_dir, write_private
 
 KEK_BYTES = 32
 
@@ -70,6 +71,7 @@ def load_keks(kek_file: Path | None, env: dict | None = None) -> KekRing:
             raise KekError(
                 f"KEK file {path} does not exist; create it with `sopu keys new-kek --file {path}`"
             )
+        _check_private(path)
         return KekRing.from_lines(path.read_text("ascii").splitlines(), str(path))
     if env.get("SOPU_KEK"):
         return KekRing.from_lines(env["SOPU_KEK"].split(","), "SOPU_KEK")
@@ -79,14 +81,20 @@ def load_keks(kek_file: Path | None, env: dict | None = None) -> KekRing:
     )
 
 
+def _check_private(path: Path) -> None:
+    """A KEK others can read opens every case: refuse it (every loader comes here)."""
+    try:
+        check_private(path, "the key-encryption key")
+    except ExposedFile as exc:
+        raise KekError(str(exc)) from None
+
+
 def write_new_key_file(path: Path) -> None:
     """Create a key file with one fresh KEK, readable by its owner only."""
     if path.exists():
         raise KekError(f"{path} exists; use `sopu keys add-kek` to add a KEK to it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(new_kek_line() + "\n")
+    private_dir(path.parent)
+    write_private(path, new_kek_line() + "\n", exclusive=True)
 
 
 def prepend_kek(path: Path) -> str:
@@ -94,8 +102,6 @@ def prepend_kek(path: Path) -> str:
     old = path.read_text("ascii") if path.exists() else ""
     line = new_kek_line()
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(line + "\n" + old)
+    write_private(tmp, line + "\n" + old)
     os.replace(tmp, path)
     return kek_id(base64.b64decode(line))

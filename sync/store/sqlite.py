@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..private_files import private_dir
 from ..revisions import InvalidRevision, RevisionConflict, RevTree, next_rev
 from ..sqlite_connections import ThreadConnections
 from .base import Database, DocResult, Seq, Store
@@ -86,7 +87,7 @@ class SQLiteStore(Store):
         max_size: int | None = None,
     ):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self.path = self.directory / FILENAME
         self.url = f"sqlite:///{self.directory}"
         self.max_document_size = max_document_size
