@@ -147,6 +147,17 @@ class Accounts:
         action = "account.reactivated" if active else "account.deactivated"
         self._change(worker_id, actor, action, "active", int(active))
 
+    def end_sessions(self, worker_id: str, actor: str) -> int:
+        """End every session of a person (an administrator's "log them out everywhere",
+        e.g. after a laptop was left logged in); how many ended. Audited with the count."""
+        self.get(worker_id)
+        with self.directory.transaction() as con:
+            ended = end_all(con, worker_id)
+            self.audit.record(
+                actor, "account.sessions_ended", worker_id, {"sessions_ended": ended}, con
+            )
+        return ended
+
     def _change(
         self, worker_id: str, actor: str, action: str, column: str, value, details=None
     ) -> None:

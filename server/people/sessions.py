@@ -4,10 +4,11 @@ A signed cookie cannot be taken back: replayed after logout it kept working. So 
 cookie carries only a random session id (256 bits) and the directory keeps its SHA-256
 (a copy of the directory hands out no working sessions), the person, and the session's
 times; every worker process and host sees a session end at once. A session ends at
-logout, when its person's password, role or active flag changes (`end_all`, inside
-that change's transaction), `lifetime` seconds after login whatever happens, and after
-`idle_timeout` seconds without use. Use moves `last_seen` at most once per
-`TOUCH_INTERVAL`, so reading pages does not write to the directory on every request.
+logout, when its person's password, role or active flag changes or an administrator
+ends them (`end_all`, inside that change's transaction), `lifetime` seconds after
+login whatever happens, and after `idle_timeout` seconds without use. Use moves
+`last_seen` at most once per `TOUCH_INTERVAL`, so reading pages does not write to the
+directory on every request.
 Times are Unix seconds (REAL), like the login throttle's.
 """
 
@@ -85,6 +86,27 @@ class Sessions:
             with self.directory.transaction() as con:
                 con.execute("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", (now, key))
         return row["worker_id"]
+
+    def of_worker(self, worker_id: str) -> list[dict]:
+        """A person's live sessions, oldest first: their times only. Never the id or its
+        hash, which would let whoever reads the list act as that person."""
+        now = self.clock()
+        rows = self.directory.query(
+            "SELECT created_at, last_seen, expires_at FROM sessions WHERE worker_id = ?"
+            " AND expires_at > ? AND last_seen > ? ORDER BY created_at",
+            (worker_id, now, now - self.idle_timeout),
+        )
+        return [dict(row) for row in rows]
+
+    def live_counts(self) -> dict[str, int]:
+        """How many live sessions each person has (for the administration page)."""
+        now = self.clock()
+        rows = self.directory.query(
+            "SELECT worker_id, COUNT(*) AS n FROM sessions WHERE expires_at > ?"
+            " AND last_seen > ? GROUP BY worker_id",
+            (now, now - self.idle_timeout),
+        )
+        return {row["worker_id"]: row["n"] for row in rows}
 
     def end(self, session_id: str) -> None:
         with self.directory.transaction() as con:

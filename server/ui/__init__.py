@@ -43,6 +43,7 @@ def register(app: Flask) -> None:
         client_copy,
         devices,
         overview,
+        password,
         queue,
         reconciliation,
         reports,

@@ -3,9 +3,12 @@
 Accounts are created and changed through the same services and rules as the admin
 API (`people.administration`): nobody changes their own role or deactivates
 themselves, and deactivating revokes the person's devices (after a confirmation
-page, since their phones wipe). The key status is counts of case keys per KEK id (a
-public fingerprint), as `sopu keys status` prints: never key material. Anyone else
-gets the 403 page, as the blueprint answers every refusal.
+page, since their phones wipe). Each account shows how many live sessions it has and
+its devices; an administrator ends all of a person's sessions (a laptop left logged
+in) or sets a new password (the person forgot theirs), which ends them too. The key
+status is counts of case keys per KEK id (a public fingerprint), as `sopu keys status`
+prints: never key material. Anyone else gets the 403 page, as the blueprint answers
+every refusal.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from flask import redirect, request
 from ..errors import ConflictError, Forbidden, InvalidInput, NotFoundError
 from ..people.accounts import ROLES
 from ..people.administration import change_account, create_account
-from ..web.context import site
+from ..web.context import sessions, site
 from .blueprint import bp
 from .i18n import N_, _
 from .pages import render, viewer
@@ -34,6 +37,8 @@ DONE = {
     "role": N_("%(name)s now has another role; their sessions ended."),
     "deactivated": N_("%(name)s can no longer log in; their devices wipe at their next sync."),
     "reactivated": N_("%(name)s can log in again."),
+    "sessions": N_("Every session of %(name)s ended: they log in again."),
+    "password": N_("%(name)s has a new password; their sessions ended."),
     "team": N_("The team %(name)s was created."),
 }
 # Why the new account was refused, by the field the service named.
@@ -103,6 +108,31 @@ def reactivate(worker_id: str):
     return _changed(me, worker_id, "reactivated", active=True)
 
 
+@bp.post("/admin/accounts/<worker_id>/sessions/end")
+def end_sessions(worker_id: str):
+    me = _admin()
+    site().accounts.end_sessions(_account(worker_id)["id"], me["id"])
+    return _done("sessions", worker_id)
+
+
+@bp.get("/admin/accounts/<worker_id>/password")
+def password_form(worker_id: str):
+    _admin()
+    return render("admin_password.html", account=_account(worker_id))
+
+
+@bp.post("/admin/accounts/<worker_id>/password")
+def reset_password(worker_id: str):
+    me = _admin()
+    account = _account(worker_id)
+    try:
+        change_account(site(), me["id"], account["id"], password=request.form.get("password", ""))
+    except InvalidInput:
+        error = _(REFUSED["password"])
+        return render("admin_password.html", 400, account=account, error=error)
+    return _done("password", worker_id)
+
+
 @bp.post("/admin/teams")
 def new_team():
     me = _admin()
@@ -144,10 +174,20 @@ def _page(me: dict, notice=None, error=None, form=None, status=200):
 
 
 def _accounts() -> list[dict]:
+    """Every account with its live sessions' count and its devices not revoked."""
     rows = site().directory.query(
         "SELECT id, username, display_name, role, team_id, active FROM workers ORDER BY username"
     )
-    return [dict(row) for row in rows]
+    counts = sessions().live_counts()
+    devices: dict[str, list[str]] = {}
+    for device in site().directory.query(
+        "SELECT worker_id, label FROM devices WHERE revoked_at IS NULL ORDER BY enrolled_at"
+    ):
+        devices.setdefault(device["worker_id"], []).append(device["label"])
+    return [
+        dict(row) | {"sessions": counts.get(row["id"], 0), "devices": devices.get(row["id"], [])}
+        for row in rows
+    ]
 
 
 def _teams() -> list[dict]:

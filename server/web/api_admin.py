@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 
 from ..people.administration import change_account as apply_change
 from ..people.administration import create_account as new_account
 from .api_session import AccountSchema
-from .context import person, person_required, site
+from .context import person, person_required, sessions, site
 from .io import load
 from .openapi import documented
 
@@ -32,6 +34,36 @@ class AccountChangeSchema(Schema):
     role = fields.String(validate=validate.OneOf(["worker", "supervisor", "admin"]))
     active = fields.Boolean()
     password = fields.String(validate=validate.Length(min=12, max=1000))
+
+
+class SessionTimesSchema(Schema):
+    """A live session by its times (UTC, ISO 8601): never its id or the id's hash."""
+
+    created_at = fields.String()
+    last_seen = fields.String()
+    expires_at = fields.String()
+
+
+class AccountDeviceSchema(Schema):
+    id = fields.String()
+    label = fields.String()
+    enrolled_at = fields.String()
+    last_sync_at = fields.String(allow_none=True)
+    revoked_at = fields.String(allow_none=True)
+
+
+class AccountDetailSchema(AccountSchema):
+    sessions = fields.List(fields.Nested(SessionTimesSchema))
+    devices = fields.List(fields.Nested(AccountDeviceSchema))
+
+
+class SessionsEndedSchema(Schema):
+    sessions_ended = fields.Integer()
+
+
+def _iso(seconds: float) -> str:
+    """Sessions keep Unix seconds (like the login throttle); the API speaks ISO 8601."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
 class QuarantineSchema(Schema):
@@ -92,6 +124,38 @@ def change_account(worker_id: str):
     data = load(AccountChangeSchema())
     account = apply_change(site(), person()["id"], worker_id, **data)
     return jsonify(AccountSchema().dump(account))
+
+
+@bp.get("/accounts/<worker_id>")
+@person_required("admin")
+@documented(
+    "One account with its live sessions (times only) and its devices (revoked ones too)",
+    response=AccountDetailSchema,
+    tag="admin",
+)
+def account_detail(worker_id: str):
+    account = site().accounts.get(worker_id)
+    detail = {
+        **account,
+        "sessions": [
+            {key: _iso(seconds) for key, seconds in row.items()}
+            for row in sessions().of_worker(worker_id)
+        ],
+        "devices": site().devices.of_worker(worker_id),
+    }
+    return jsonify(AccountDetailSchema().dump(detail))
+
+
+@bp.post("/accounts/<worker_id>/sessions/end")
+@person_required("admin")
+@documented(
+    "End every session of the person (they log in again); their devices keep syncing",
+    response=SessionsEndedSchema,
+    tag="admin",
+)
+def end_sessions(worker_id: str):
+    ended = site().accounts.end_sessions(worker_id, person()["id"])
+    return jsonify({"sessions_ended": ended})
 
 
 @bp.get("/accounts")
