@@ -18,7 +18,12 @@ BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 NONCE_BASE64 = r"^[A-Za-z0-9+/]{16}$"
 MAX_CIPHERTEXT = 2_800_000  # base64 of ~2 MiB; stores enforce their own byte limit too
 ENVELOPE_FIELDS = ("doc_type", "schema_version", "case_id", "key_version", "nonce", "ciphertext")
-REV_PATTERN = r"^[1-9][0-9]*-[0-9a-f]+$"
+# Every integer in an envelope is bounded: far above any real value, far below what
+# SQLite, PostgreSQL or a 64-bit client could not hold (the server refuses the rest).
+MAX_KEY_VERSION = 1_000_000
+MAX_REVISION_POSITION = 999_999_999
+MAX_REVISION_HASH = 128  # hex digits; Sopu, CouchDB and PouchDB write 32
+REV_PATTERN = r"^[1-9][0-9]{0,8}-[0-9a-f]{1,128}$"
 MAX_MERGED_LEAVES = 1000
 
 
@@ -29,9 +34,9 @@ def _rev(**kwargs) -> f.String:
 class RevisionsSchema(StrictSchema):
     """CouchDB's `_revisions` encoding of a revision's ancestry (replication only)."""
 
-    start = f.integer(1)
+    start = f.integer(1, MAX_REVISION_POSITION)
     ids = f.List(
-        f.String(validate=f.Pattern(r"^[0-9a-f]+$", "Expected a revision hash.")),
+        f.String(validate=f.Pattern(r"^[0-9a-f]{1,128}$", "Expected a revision hash.")),
         required=True,
         validate=f.non_empty(1000),
     )
@@ -47,7 +52,7 @@ class EnvelopeSchema(StrictSchema):
     doc_type = f.choice(sorted(DOC_TYPES), required=False)
     schema_version = f.integer(1, required=False)
     case_id = f.doc_id(required=False)
-    key_version = f.integer(1, required=False)
+    key_version = f.integer(1, MAX_KEY_VERSION, required=False)
     nonce = f.String(
         required=False,
         allow_none=True,

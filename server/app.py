@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from sync.private_files import ExposedFile, check_private, private_dir, write_private
 
 from . import http_errors, ui
 from .casework.daily import OncePerDay
@@ -41,6 +44,7 @@ from .web import (
     sync,
 )
 from .web.context import today
+from .web.json_body import StrictJSONProvider
 from .web.no_flask_session import NoFlaskSession
 from .web.openapi import build_spec
 
@@ -71,6 +75,7 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
         MAX_CONTENT_LENGTH=config.max_request_size + 1,  # see hygiene.read_body
         JSON_SORT_KEYS=False,
     )
+    app.json = StrictJSONProvider(app)  # no NaN or Infinity in any answer either
     app.json.sort_keys = False
     app.session_interface = NoFlaskSession()  # sessions live in the directory
     hygiene.install(app, config.max_request_size, config.behind_tls)
@@ -133,13 +138,17 @@ def open_site(config: Config) -> Site:
 
 
 def _secret_key(data_dir: Path) -> str:
-    """A session-signing key shared by all worker processes, created once."""
+    """A secret shared by all worker processes, created once, the owner's only.
+
+    Sessions live in the directory, so it signs no session; it is still refused when
+    others can read it, as the KEK is (`sync.private_files`)."""
     path = Path(data_dir) / "session.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with open(path, "x") as handle:
-                handle.write(secrets.token_urlsafe(48))
-        except FileExistsError:
-            pass  # another worker process created it first
+        private_dir(path.parent)
+        with contextlib.suppress(FileExistsError):  # another worker process was first
+            write_private(path, secrets.token_urlsafe(48), exclusive=True)
+    try:
+        check_private(path, "the session secret")
+    except ExposedFile as exc:
+        raise SystemExit(str(exc)) from None
     return path.read_text().strip()

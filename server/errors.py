@@ -43,8 +43,29 @@ class RequestTooLarge(DomainError):
     code = "request_too_large"
 
 
+class LocalDocumentTooLarge(RequestTooLarge):
+    """A `_local` document (a replication checkpoint: a few hundred bytes) over
+    `sync_input.MAX_LOCAL_SIZE`."""
+
+    code = "local_document_too_large"
+
+
+class TooManyLocalDocuments(InvalidInput):
+    """A device already keeps `gateway.MAX_LOCAL_DOCUMENTS` `_local` documents (PouchDB
+    keeps one per replication); it must delete one before writing a new one."""
+
+    code = "too_many_local_documents"
+
+
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class CrossOriginRefused(Forbidden):
+    """A state-changing request with a session cookie that did not come from this
+    server's own pages (`Origin`/`Referer` of another site): refused before any work."""
+
+    code = "cross_origin_refused"
 
 
 class ConflictError(DomainError):

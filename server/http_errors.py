@@ -27,6 +27,7 @@ STATUS = {
     errors.NotFoundError: 404,
     errors.InvalidInput: 400,
     errors.RequestTooLarge: 413,
+    errors.CrossOriginRefused: 403,
     errors.Forbidden: 403,
     errors.ConflictError: 409,
     errors.DeviceRevoked: 401,
@@ -124,7 +125,20 @@ def unexpected(exc: Exception):
     return jsonify(error_body("internal_server_error", reason, request_id=rid)), 500
 
 
+# What a 429 or 503 answer that names no wait of its own tells the client to wait.
+DEFAULT_RETRY_AFTER = {429: 60, 503: 5}
+
+
+def retry_after(response):
+    """Every 429 and 503 says when to try again (`Retry-After`), whichever part of the
+    app answered it (`/readyz`, a page, a proxy-facing error): clients back off by it."""
+    if response.status_code in DEFAULT_RETRY_AFTER and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(DEFAULT_RETRY_AFTER[response.status_code])
+    return response
+
+
 def register(app: Flask) -> None:
+    app.after_request(retry_after)
     app.register_error_handler(errors.DomainError, domain_error)
     app.register_error_handler(StoreError, store_error)
     for fault in (*STORE_FAULTS, requests.RequestException):

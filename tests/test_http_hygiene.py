@@ -24,7 +24,7 @@ pytestmark = pytest.mark.both_directories
 
 SECURITY = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 

@@ -22,6 +22,7 @@ from sync.store import NotFound, StoreError
 from ..casework.merging import MergeNotStored, Resolver
 from ..directory.base import utcnow
 from ..directory.dialect import upsert
+from ..errors import TooManyLocalDocuments
 from ..site import Site
 from . import faults, tombstones
 from .device_views import DeviceViews
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 QUARANTINED = frozenset({"not_assigned"})
 PURGE_KEY = ("device_id", "case_id")
 LOCAL_KEY = ("device_id", "local_id")
+# PouchDB keeps one checkpoint per replication (push and pull): far below this.
+MAX_LOCAL_DOCUMENTS = 100
 
 
 class Gateway:
@@ -503,6 +506,8 @@ class Gateway:
                 "SELECT rev FROM sync_local WHERE device_id = ? AND local_id = ?",
                 (device["id"], local_id),
             ).fetchone()
+            if row is None:
+                _room_for_local(con, device["id"])
             rev = (row[0] if row else 0) + 1
             con.execute(
                 upsert("sync_local", ("device_id", "local_id", "rev", "body"), LOCAL_KEY),
@@ -519,6 +524,20 @@ class Gateway:
         if cursor.rowcount == 0:
             raise NotFound("missing")
         return {"ok": True, "id": f"_local/{local_id}", "rev": "0-0"}
+
+
+def _room_for_local(con, device_id: str) -> None:
+    """TooManyLocalDocuments when the device keeps `MAX_LOCAL_DOCUMENTS` already: the
+    directory is no place for any number of a device's own documents."""
+    (count,) = con.execute(
+        "SELECT COUNT(*) FROM sync_local WHERE device_id = ?", (device_id,)
+    ).fetchone()
+    if count >= MAX_LOCAL_DOCUMENTS:
+        raise TooManyLocalDocuments(
+            f"this device keeps {MAX_LOCAL_DOCUMENTS} _local documents already;"
+            " delete one before writing another",
+            limit=MAX_LOCAL_DOCUMENTS,
+        )
 
 
 def _deletions(items: list[Accepted]) -> dict[str, str]:

@@ -14,17 +14,15 @@ import re
 from dataclasses import dataclass, field
 
 from mobile_schema import DocumentInvalid, validate_document, validate_envelope
+from mobile_schema.envelope import MAX_REVISION_HASH, MAX_REVISION_POSITION
 from sync.crypto import CryptoError, open_envelope
 
 STATUS_ORDER = ("pending", "assessment", "active", "closed")
 REVISION_FIELDS = ("_rev", "_revisions")
 TOMBSTONE_FIELDS = frozenset({"_id", "_rev", "_deleted", "_revisions"})
 SERVER_ONLY = ("merged_from", "merged_into")  # what the server's merge writes
-# Every integer a device sends is bounded: far above any real value, far below what
-# SQLite or a 64-bit client could not hold.
-MAX_KEY_VERSION = 1_000_000
-MAX_REVISION_POSITION = 999_999_999
-MAX_REVISION_HASH = 128  # hex digits; Sopu, CouchDB and PouchDB write 32
+# The bounds of the wire contract (`mobile_schema.envelope`), checked here before any
+# lookup reads a revision.
 # The canonical spelling `sync.revisions` takes, with both parts bounded.
 _REV = re.compile(r"([1-9][0-9]{0,8})-([0-9a-f]{1,128})")
 _REV_HASH = re.compile(r"[0-9a-f]{1,128}")
@@ -170,26 +168,11 @@ class PushChecker:
 
     def _envelope(self, doc: dict) -> dict:
         try:
-            envelope = validate_envelope(doc)
+            return validate_envelope(doc)
         except DocumentInvalid as exc:
             raise Rejected(
                 "bad_envelope", str(exc), problems=[p.to_json() for p in exc.problems]
             ) from None
-        if envelope["key_version"] > MAX_KEY_VERSION:
-            message = f"key_version must be at most {MAX_KEY_VERSION}"
-            raise Rejected(
-                "bad_envelope",
-                f"{doc['_id']} /key_version: out_of_range: {message}",
-                problems=[
-                    {
-                        "doc_id": doc["_id"],
-                        "path": "/key_version",
-                        "code": "out_of_range",
-                        "message": message,
-                    }
-                ],
-            )
-        return envelope
 
     def _case(self, doc_id: str, case_id: str) -> str:
         if case_id not in self.assigned:

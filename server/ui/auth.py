@@ -41,7 +41,8 @@ def login():
     except LoginThrottled as exc:
         wait = exc.details.get("retry_after", 60)
         error = _("Too many failed logins. Try again in %(seconds)s seconds.", seconds=wait)
-        return render("login.html", 429, error=error, next=target, username=username)
+        page = render("login.html", 429, error=error, next=target, username=username)
+        return (*page, {"Retry-After": str(wait)})
     return with_new_session(redirect(target, 303), account["id"])
 
 

@@ -1,5 +1,6 @@
-"""What every request and response gets: a request id, the body size limit, security
-headers, and a log line for unexpected errors that holds no request values.
+"""What every request and response gets: a request id, the body size limit, the
+cross-site check of cookie-authenticated writes (`origin_check`), security headers, and
+a log line for unexpected errors that holds no request values.
 
 The request id is the only handle on a request the logs keep: it is returned on every
 response (`X-Request-Id`), so a worker or an app can quote it, and an operator finds
@@ -17,6 +18,7 @@ from functools import partial
 from flask import Flask, Response, current_app, g, has_request_context, request
 
 from ..errors import RequestTooLarge
+from .origin_check import refuse_cross_origin
 
 REQUEST_ID = "X-Request-Id"
 _PROXY_ID = re.compile(r"[0-9A-Fa-f-]{8,64}")
@@ -25,7 +27,9 @@ HSTS = "max-age=31536000; includeSubDomains"
 NO_STORE_PREFIXES = ("api", "sync")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Other sites get no Referer; our own pages' form posts keep their real Origin
+    # (under no-referrer a browser sends `Origin: null`, which origin_check refuses).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
@@ -36,6 +40,7 @@ def install(app: Flask, max_request_size: int, behind_tls: bool) -> None:
     even one refused early, has its id."""
     app.before_request(assign_request_id)
     app.before_request(partial(refuse_oversized, max_request_size))
+    app.before_request(refuse_cross_origin)  # CSRF: before any view does work
     app.after_request(partial(stamp, behind_tls))
 
 

@@ -1,5 +1,6 @@
 """Strict JSON for request bodies: UTF-8, no duplicate keys, no NaN or Infinity, no lone
-surrogates, and nesting at most `MAX_DEPTH` levels deep.
+surrogates, and nesting at most `MAX_DEPTH` levels deep; answers never carry NaN or
+Infinity either (`StrictJSONProvider`).
 
 Python's `json` parser is recursive, so a body of a few thousand `[` would exhaust the
 stack: the depth is measured on the raw bytes first, with byte-string operations only
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 import math
 import re
+
+from flask.json.provider import DefaultJSONProvider
 
 from ..errors import InvalidInput
 
@@ -92,6 +95,19 @@ def _float(text: str) -> float:
     if not math.isfinite(value):
         raise _Refused("a number is out of range")
     return value
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON for answers, with `NaN` and `Infinity` refused as they are in
+    bodies: Python writes them by default, and no JSON parser on a device reads them.
+    A non-finite number reaching an answer is a bug (a logged 500), never invalid JSON
+    handed to a client. Keys keep the order they were built in."""
+
+    sort_keys = False
+
+    def dumps(self, obj: object, **kwargs) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
 
 
 def _check_surrogates(value: object) -> None:

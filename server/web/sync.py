@@ -93,7 +93,7 @@ def _longpoll(current: dict, changes: ChangesOptions) -> Response:
             if heartbeat and time.monotonic() - beat >= heartbeat:
                 beat = time.monotonic()
                 yield "\n"
-        yield json.dumps(_counted(result)) + "\n"
+        yield json.dumps(_counted(result), allow_nan=False) + "\n"
 
     return Response(stream_with_context(stream()), mimetype="application/json")
 
@@ -164,7 +164,7 @@ def get_local(db: str, local_id: str):
 @bp.put("/<db>/_local/<path:local_id>")
 def put_local(db: str, local_id: str):
     current = _own(db)
-    body = sync_input.object_body(_body(), "a _local document")
+    body = sync_input.local_body(_body())
     return jsonify(gateway().put_local(current, local_id, body)), 201
 
 

@@ -8,6 +8,7 @@ mapping of strings) or a parsed body in, typed values out. Codes:
 - `query_parse_error` (CouchDB's): a query parameter of the wrong type or out of range;
 - `bad_request` (CouchDB's): a revision id that is not `N-hex`, named with its document;
 - `invalid_input`: a body of the wrong shape (and malformed JSON, `json_body`).
+- `local_document_too_large` (413): a `_local` document over `MAX_LOCAL_SIZE`.
 
 Integers are ASCII digits only (no sign, exponent or spaces) and bounded; booleans are
 `true`/`false` (or `1`/`0`).
@@ -15,11 +16,12 @@ Integers are ASCII digits only (no sign, exponent or spaces) and bounded; boolea
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import InvalidInput, InvalidQuery, InvalidRevisionId
+from ..errors import InvalidInput, InvalidQuery, InvalidRevisionId, LocalDocumentTooLarge
 from ..gateway.push import revision_problem, shown
 from .json_body import parse_json
 
@@ -27,6 +29,7 @@ MAX_LIMIT = 10_000
 MAX_WAIT_MS = 3_600_000  # timeout and heartbeat are taken up to an hour…
 LONGPOLL_CAP_MS = 60_000  # …and a longpoll waits at most a minute
 MAX_OPEN_REVS = 1_000
+MAX_LOCAL_SIZE = 64 * 1024  # bytes of a `_local` document's JSON; a checkpoint is < 1 KiB
 FEEDS = ("normal", "longpoll", "continuous")
 STYLES = ("main_only", "all_docs")
 FLAGS = {"true": True, "1": True, "false": False, "0": False}
@@ -152,6 +155,19 @@ def open_revs(args: Mapping[str, str], doc_id: str) -> list[str] | str | None:
 def object_body(body: object, what: str) -> dict:
     if not isinstance(body, dict):
         raise InvalidInput(f"{what} is a JSON object, not {_kind(body)}")
+    return body
+
+
+def local_body(body: object) -> dict:
+    """A `_local` document: an object of at most `MAX_LOCAL_SIZE` bytes of JSON. Kept
+    in the directory per device, so small: a 20 MB "checkpoint" is refused."""
+    object_body(body, "a _local document")
+    size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_LOCAL_SIZE:
+        raise LocalDocumentTooLarge(
+            f"a _local document is at most {MAX_LOCAL_SIZE} bytes of JSON, not {size}",
+            limit=MAX_LOCAL_SIZE,
+        )
     return body
 
 

@@ -135,9 +135,22 @@ def _fields(envelope: object) -> dict:
 
 
 def _inner(plaintext: bytes, fields: dict) -> dict:
-    """Decode the plaintext and check it agrees with the (authenticated) routing fields."""
-    doc = json.loads(plaintext)
+    """Decode the plaintext and check it agrees with the (authenticated) routing fields.
+
+    A device's key seals whatever the device wrote: plaintext that is not one JSON
+    object (not UTF-8, an integer of thousands of digits, NaN) is malformed, refused
+    like any other envelope fault rather than failing the whole push."""
+    try:
+        doc = json.loads(plaintext, parse_constant=_not_json)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError too
+        raise MalformedEnvelope("the plaintext is not a JSON object") from None
+    if not isinstance(doc, dict):
+        raise MalformedEnvelope("the plaintext is not a JSON object")
     expected = (fields["_id"], fields["doc_type"], fields["schema_version"])
     if (doc.get("_id"), doc.get("type"), doc.get("schema_version")) != expected:
         raise TamperedEnvelope(f"envelope {fields['_id']} does not match its contents")
     return doc
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
