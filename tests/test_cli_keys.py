@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from server.keys.kek import load_keks
-from server.site import Site
 from sync.crypto import KeyUnavailable
-
-
-def sopu(tmp_path, *args, stdin=""):
-    env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
-    env.pop("SOPU_KEK", None)
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-
-
-def site_of(tmp_path) -> Site:
-    var = tmp_path / "var"
-    return Site.open(
-        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
-    )
+from tests.support.cli import run_sopu, var_site
 
 
 def test_kek_rotation_from_the_command_line(tmp_path):
-    assert sopu(tmp_path, "keys", "new-kek").returncode == 0
+    assert run_sopu(tmp_path, "keys", "new-kek").returncode == 0
     assert (tmp_path / "var" / "kek.key").stat().st_mode & 0o077 == 0
-    site = site_of(tmp_path)
+    site = var_site(tmp_path)
     cases = [site.cases.create("f" * 32, "admin") for _ in range(3)]
     keys_before = [site.keys.current(c) for c in cases]
     site.close()
 
-    added = sopu(tmp_path, "keys", "add-kek")
+    added = run_sopu(tmp_path, "keys", "add-kek")
     assert added.returncode == 0 and "rotate-kek" in added.stdout
-    rotated = sopu(tmp_path, "keys", "rotate-kek", "--actor", "admin-anna")
+    rotated = run_sopu(tmp_path, "keys", "rotate-kek", "--actor", "admin-anna")
     assert rotated.returncode == 0, rotated.stderr
     assert "rewrapped 3 case keys" in rotated.stdout
     assert "older KEKs can now be removed" in rotated.stdout
@@ -49,28 +24,28 @@ def test_kek_rotation_from_the_command_line(tmp_path):
     # Drop the old KEK from the file: every key still opens under the new one alone.
     key_file = tmp_path / "var" / "kek.key"
     key_file.write_text(key_file.read_text().splitlines()[0] + "\n")
-    site = site_of(tmp_path)
+    site = var_site(tmp_path)
     assert [site.keys.current(c) for c in cases] == keys_before
     assert [e.actor for e in site.audit.entries(action="kek.rotated")] == ["admin-anna"]
     site.close()
 
 
 def test_shred_asks_for_confirmation_and_records_it(tmp_path):
-    sopu(tmp_path, "keys", "new-kek")
-    site = site_of(tmp_path)
+    run_sopu(tmp_path, "keys", "new-kek")
+    site = var_site(tmp_path)
     case = site.cases.create("f" * 32, "admin")
     site.close()
 
-    refused = sopu(tmp_path, "keys", "shred", case, stdin="wrong\n")
+    refused = run_sopu(tmp_path, "keys", "shred", case, input="wrong\n")
     assert refused.returncode == 1 and "nothing was destroyed" in refused.stderr
-    site = site_of(tmp_path)
+    site = var_site(tmp_path)
     assert site.keys.current(case).version == 1
     site.close()
 
-    done = sopu(tmp_path, "keys", "shred", case, "--actor", "admin-anna", stdin=case + "\n")
+    done = run_sopu(tmp_path, "keys", "shred", case, "--actor", "admin-anna", input=case + "\n")
     assert done.returncode == 0, done.stderr
     assert "1 key versions destroyed" in done.stdout
-    site = site_of(tmp_path)
+    site = var_site(tmp_path)
     try:
         site.keys.current(case)
         raise AssertionError("the key survived shredding")
@@ -81,8 +56,8 @@ def test_shred_asks_for_confirmation_and_records_it(tmp_path):
 
 
 def test_shred_of_unknown_case_and_missing_kek_are_clear_errors(tmp_path):
-    missing = sopu(tmp_path, "keys", "status")
+    missing = run_sopu(tmp_path, "keys", "status")
     assert missing.returncode == 1 and "sopu keys new-kek" in missing.stderr
-    sopu(tmp_path, "keys", "new-kek")
-    unknown = sopu(tmp_path, "keys", "shred", "0" * 32, "--yes")
+    run_sopu(tmp_path, "keys", "new-kek")
+    unknown = run_sopu(tmp_path, "keys", "shred", "0" * 32, "--yes")
     assert unknown.returncode == 1 and "no case" in unknown.stderr

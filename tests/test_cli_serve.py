@@ -10,36 +10,19 @@ from datetime import date, timedelta
 
 import requests
 
-from server.keys.kek import load_keks
 from server.legal.social_reporting import SUPPRESSED, social_report
-from server.site import Site
+from tests.support.cli import run_sopu, var_site
 from tests.support.pouchdb_server import free_port
 
 
-def run(tmp_path, *args, **kwargs):
-    env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
-    env.pop("SOPU_KEK", None)
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        **kwargs,
-    )
-
-
 def test_seed_demo_prints_logins_and_builds_a_realistic_organisation(tmp_path):
-    first = run(tmp_path, "seed-demo")
+    first = run_sopu(tmp_path, "seed-demo")
     assert first.returncode == 0, first.stderr
     assert "esihenkilo" in first.stdout and "password:" in first.stdout
-    again = run(tmp_path, "seed-demo")
+    again = run_sopu(tmp_path, "seed-demo")
     assert again.returncode == 0 and again.stdout == first.stdout
 
-    var = tmp_path / "var"
-    site = Site.open(
-        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
-    )
+    site = var_site(tmp_path)
     try:
         statuses = {r["status"] for r in site.directory.query("SELECT status FROM cases")}
         assert statuses == {"pending", "assessment", "active", "closed"}
@@ -65,7 +48,7 @@ def test_seed_demo_prints_logins_and_builds_a_realistic_organisation(tmp_path):
 
 
 def test_serve_answers_and_logs_a_demo_user_in(tmp_path):
-    run(tmp_path, "seed-demo")
+    run_sopu(tmp_path, "seed-demo")
     port = free_port()
     env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
     proc = subprocess.Popen(

@@ -19,11 +19,12 @@ import requests
 from server.directory.base import utcnow
 from server.gateway import repair
 from server.gateway.heads import owner
-from server.keys.kek import load_keks, write_new_key_file
+from server.keys.kek import write_new_key_file
 from server.site import Site
 from server.tools.demo_data import note_doc
 from sync.crypto import seal
 from sync.device import Device
+from tests.support.cli import var_site
 from tests.support.org import PASSWORD, make_org
 
 FAST = 2**10  # scrypt cost for test devices
@@ -123,9 +124,7 @@ def test_sopu_merge_sweep_reports_what_it_repaired(tmp_path):
     var = tmp_path / "var"
     var.mkdir()
     write_new_key_file(var / "kek.key")
-    site = Site.open(
-        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
-    )
+    site = var_site(tmp_path)
     org = make_org(tmp_path, site)
     worker = org.worker("aino")
     case_id = org.case("c", "aino")
@@ -142,9 +141,7 @@ def test_sopu_merge_sweep_reports_what_it_repaired(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "indexed 2 documents missing from the index" in done.stdout
-    site = Site.open(
-        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
-    )
+    site = var_site(tmp_path)
     try:
         assert site.heads.case_of(lost) == dict.fromkeys(lost, case_id)
     finally:

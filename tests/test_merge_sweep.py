@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 
-from server.keys.kek import load_keks
-from server.site import Site
 from server.tools.demo_data import note_doc
 from sync.cases import database_name
 from sync.crypto import seal
 from sync.revisions import next_rev, parse_rev
-
-
-def run(tmp_path, *args):
-    env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
-    env.pop("SOPU_KEK", None)
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-
-
-def open_site(tmp_path) -> Site:
-    var = tmp_path / "var"
-    return Site.open(
-        f"sqlite:///{var / 'store'}", var / "directory.sqlite3", load_keks(var / "kek.key")
-    )
+from tests.support.cli import run_sopu, var_site
 
 
 def branch(site, case, parent_env, doc):
@@ -47,8 +24,8 @@ def branch(site, case, parent_env, doc):
 
 
 def test_sweep_merges_conflicts_written_directly_to_the_store(tmp_path):
-    assert run(tmp_path, "keys", "new-kek").returncode == 0
-    site = open_site(tmp_path)
+    assert run_sopu(tmp_path, "keys", "new-kek").returncode == 0
+    site = var_site(tmp_path)
     worker = site.accounts.create("aino", "Aino", "worker", "admin")
     case = site.cases.create("f" * 32, "admin")
     note = note_doc(random.Random(1), case, worker)
@@ -72,11 +49,11 @@ def test_sweep_merges_conflicts_written_directly_to_the_store(tmp_path):
     assert "_conflicts" in db.get(note["_id"], conflicts=True)
     site.close()
 
-    swept = run(tmp_path, "merge", "sweep")
+    swept = run_sopu(tmp_path, "merge", "sweep")
     assert swept.returncode == 0, swept.stderr
     assert "merged 1 documents" in swept.stdout
 
-    site = open_site(tmp_path)
+    site = var_site(tmp_path)
     merged = site.records.read(case, note["_id"])
     assert merged["discussion"] == "Ensimmäinen lause, tarkennettu. Toinen lause, muutettu."
     assert "_conflicts" not in site.store.database(database_name(case)).get(
@@ -84,5 +61,5 @@ def test_sweep_merges_conflicts_written_directly_to_the_store(tmp_path):
     )
     assert site.audit.entries(action="merge.swept")
     site.close()
-    again = run(tmp_path, "merge", "sweep")
+    again = run_sopu(tmp_path, "merge", "sweep")
     assert "merged 0 documents" in again.stdout

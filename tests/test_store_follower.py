@@ -13,10 +13,11 @@ from server.gateway.store_follower import follow_once
 from server.tools.demo_data import note_doc
 from sync.cases import database_name
 from sync.crypto import seal
+from tests.support.cli import run_sopu, var_site
 from tests.support.devices import enrolled_device
 from tests.support.org import make_org
 from tests.support.site import open_test_site
-from tests.test_merge_sweep import branch, open_site, run
+from tests.test_merge_sweep import branch
 
 pytestmark = pytest.mark.both_directories
 
@@ -61,15 +62,15 @@ def test_a_write_made_behind_sopu_reaches_the_device_after_a_follow(org, server,
 
 
 def test_sopu_store_follow_once_reports_what_it_saw(tmp_path):
-    assert run(tmp_path, "keys", "new-kek").returncode == 0
-    site = open_site(tmp_path)
+    assert run_sopu(tmp_path, "keys", "new-kek").returncode == 0
+    site = var_site(tmp_path)
     worker = site.accounts.create("aino", "Aino", "worker", "admin")
     case = site.cases.create("f" * 32, "admin")
     note = note_doc(random.Random(1), case, worker)
     site.records.write(case, [note])
     site.close()
-    first = run(tmp_path, "store", "follow", "--once")
+    first = run_sopu(tmp_path, "store", "follow", "--once")
     assert first.returncode == 0, first.stderr
     assert "checked 1 case databases; 1 changed" in first.stdout
-    again = run(tmp_path, "store", "follow", "--once")
+    again = run_sopu(tmp_path, "store", "follow", "--once")
     assert "checked 1 case databases; 0 changed" in again.stdout

@@ -15,7 +15,8 @@ import logging
 from dataclasses import dataclass
 
 from sync.cases import database_name
-from sync.store import NotFound, StoreError
+from sync.store import Database, NotFound, StoreError
+from sync.store.base import Seq
 
 from ..site import Site
 
@@ -76,10 +77,14 @@ def _repair_case(site: Site, case_id: str, rows: list[int], done: Repaired) -> N
 
 
 def _doc_ids(site: Site, case_id: str) -> list[str]:
-    """Every document id in the case's database, read page by page from `_changes`."""
-    db = site.store.database(database_name(case_id))
+    """Every document id in the case's database."""
+    return changed_ids(site.store.database(database_name(case_id)), 0)
+
+
+def changed_ids(db: Database, since: Seq) -> list[str]:
+    """Ids of the documents changed after `since` (0: all), read page by page from
+    the database's own `_changes`."""
     ids: list[str] = []
-    since = 0
     while True:
         page = db.changes(since=since, limit=PAGE)
         ids += [row["id"] for row in page["results"]]

@@ -23,11 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync.cases import database_name
-from sync.store import Database, NotFound
+from sync.store import NotFound
 
 from ..site import Site
-
-PAGE = 1000  # change rows per read of a case's feed
+from .repair import changed_ids
 
 
 @dataclass
@@ -61,18 +60,11 @@ def _follow_case(site: Site, case_id: str, known: str | None, done: Followed) ->
     done.cases += 1
     if seq == known:
         return
-    doc_ids = _changed_ids(db, known)
+    doc_ids = changed_ids(db, _since(known))
     done.changed += 1
     done.documents += site.heads.saw_store(case_id, doc_ids, seq)
 
 
-def _changed_ids(db: Database, since: str | None) -> list[str]:
-    """Ids of the documents changed after `since` (every document when None)."""
-    position: object = 0 if since is None else (int(since) if since.isdigit() else since)
-    ids: list[str] = []
-    while True:
-        page = db.changes(since=position, limit=PAGE)
-        ids += [row["id"] for row in page["results"]]
-        if len(page["results"]) < PAGE:
-            return ids
-        position = page["last_seq"]
+def _since(known: str | None) -> object:
+    """The recorded seq as `_changes` takes it (pouchdb-server's are integers)."""
+    return 0 if known is None else (int(known) if known.isdigit() else known)
