@@ -19,6 +19,9 @@
                                              # whose retention ended, daily) or "report"
     metrics_token = ""                       # SOPU_METRICS_TOKEN: the bearer token
                                              # /metrics asks for (empty: no /metrics)
+    live_feeds_per_worker = 2                # SOPU_LIVE_FEEDS_PER_WORKER: longpolls a
+                                             # worker process lets wait at once (more:
+                                             # 503 too_many_live_feeds, Retry-After)
     [retention]                              # SOPU_RETENTION="family_services=30,..."
     family_services = 30                     # years from closure, per service task or group
 
@@ -59,6 +62,7 @@ class Config:
     retention: dict = field(default_factory=dict)  # service task or group -> years
     retention_daily: str = "shred"
     metrics_token: str = ""  # bearer token for /metrics; empty: /metrics is 404
+    live_feeds_per_worker: int = 2  # waiting longpolls a worker process holds at once
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +75,8 @@ class Config:
             self.kek_file = Path(self.kek_file)
         if self.session_lifetime <= 0 or self.session_idle_timeout <= 0:
             raise ConfigError("session_lifetime and session_idle_timeout must be > 0 seconds")
+        if self.live_feeds_per_worker < 0:
+            raise ConfigError("live_feeds_per_worker is a count of feeds: 0 or more")
         if self.trusted_proxies < 0:
             raise ConfigError("trusted_proxies is a count of proxies: 0 or more")
         if self.max_request_size < self.max_document_size:
@@ -106,6 +112,7 @@ _TYPES = {
     "session_lifetime": int,
     "session_idle_timeout": int,
     "trusted_proxies": int,
+    "live_feeds_per_worker": int,
     "ui_assets": Path,
     "retention": lambda value: _retention_entries(value),
 }

@@ -68,6 +68,13 @@ class CrossOriginRefused(Forbidden):
     code = "cross_origin_refused"
 
 
+class TooManyLiveFeeds(DomainError):
+    """This server process already holds as many waiting live feeds as it may: sync
+    again after `retry_after` seconds (also the `Retry-After` header)."""
+
+    code = "too_many_live_feeds"
+
+
 class ConflictError(DomainError):
     code = "conflict"
 

@@ -37,6 +37,7 @@ STATUS = {
     errors.InvalidCredentials: 401,
     errors.Unauthenticated: 401,
     errors.LoginThrottled: 429,
+    errors.TooManyLiveFeeds: 503,
 }
 
 
@@ -50,7 +51,7 @@ def domain_error(exc: errors.DomainError):
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="sopu"'
-    if status == 429 and "retry_after" in exc.details:
+    if status in (429, 503) and "retry_after" in exc.details:
         response.headers["Retry-After"] = str(exc.details["retry_after"])
     return response
 

@@ -2,7 +2,7 @@
 
 Counters and histograms are process-wide objects the web layer and the services bump.
 Under gunicorn each worker process counts for itself; with `PROMETHEUS_MULTIPROC_DIR`
-set (before the first import of `prometheus_client`, as `deploy/gunicorn.conf.py` and
+set (before the first import of `prometheus_client`, as `gunicorn.conf.py` and
 the systemd unit do) every process writes its values to files there and `/metrics`
 adds them up, whichever worker answers the scrape. Without it (the development server,
 the tests) the values are this process's own.

@@ -37,7 +37,7 @@ def test_every_crontab_line_is_a_sopu_command():
 
 def test_the_units_run_gunicorn_with_the_shipped_settings_and_the_kek_as_a_credential():
     unit = (DEPLOY / "sopu.service").read_text()
-    assert "gunicorn -c /opt/sopu/deploy/gunicorn.conf.py server.app:create_app()" in unit
+    assert "gunicorn -c /opt/sopu/gunicorn.conf.py server.app:create_app()" in unit
     assert "LoadCredential=kek.key:/etc/sopu/kek.key" in unit
     assert "PROMETHEUS_MULTIPROC_DIR=/run/sopu/metrics" in unit
     assert "sopu backup" in (DEPLOY / "sopu-backup.service").read_text()

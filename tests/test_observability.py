@@ -251,7 +251,7 @@ def test_metrics_add_up_across_gunicorn_worker_processes(tmp_path):
             "-m",
             "gunicorn",
             "-c",
-            str(REPO_ROOT / "deploy" / "gunicorn.conf.py"),
+            str(REPO_ROOT / "gunicorn.conf.py"),
             "server.app:create_app()",
         ],
         env=env,

@@ -1,7 +1,8 @@
 """Two stateless gateway nodes on one PostgreSQL directory and one CouchDB-protocol
 store (docs/adr/016-directory-on-postgresql.md): two gunicorn masters with the
-production settings (deploy/gunicorn.conf.py), and devices whose every request goes to
-a node picked at random (`tests.support.random_nodes`).
+production settings (gunicorn.conf.py at the repository root, which gunicorn reads
+from its working directory), and devices whose every request goes to a node picked at
+random (`tests.support.random_nodes`).
 
 Aino's Python reference device and Bertil's unmodified PouchDB do pair work on one
 note with conflicting offline edits. Afterwards every edit is present, the replicas
@@ -51,7 +52,7 @@ class Node:
         full.update(SOPU_WORKERS="2", SOPU_THREADS="4", PROMETHEUS_MULTIPROC_DIR=str(home))
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "server.app:create_app()"],
+                [str(GUNICORN), "server.app:create_app()"],
                 cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
 

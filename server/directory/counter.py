@@ -8,6 +8,7 @@ numbered <= G. This is what lets an incremental sync look only at what changed.
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 
 def next_value(con: sqlite3.Connection) -> int:
@@ -18,3 +19,28 @@ def next_value(con: sqlite3.Connection) -> int:
 
 def current(con: sqlite3.Connection) -> int:
     return con.execute("SELECT value FROM sync_counter WHERE id = 1").fetchone()[0]
+
+
+class ChangeSignal:
+    """A process-wide generation number that writers bump after they commit a counter
+    value, so live feeds waiting in this process look at once
+    (`server.gateway.live_feeds`); other processes find the write by their periodic
+    check."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.generation = 0
+
+    def notify(self) -> None:
+        with self._condition:
+            self.generation += 1
+            self._condition.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Return when the generation is past `seen` or after `timeout` seconds."""
+        with self._condition:
+            self._condition.wait_for(lambda: self.generation != seen, timeout)
+            return self.generation
+
+
+CHANGES = ChangeSignal()

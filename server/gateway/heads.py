@@ -90,6 +90,7 @@ class Heads:
                 [(write.case_id, visit_id, day) for visit_id, day in write.visits.items()],
             )
             con.execute("DELETE FROM case_writes WHERE id = ?", (write.row_id,))
+        counter.CHANGES.notify()  # committed: this process's waiting feeds look now
 
     # ------------------------------------------------------------ repair
 
@@ -117,6 +118,7 @@ class Heads:
             if missing or settled:
                 _move_head(con, case_id)
             con.executemany("DELETE FROM case_writes WHERE id = ?", [(i,) for i in settled])
+        counter.CHANGES.notify()
         return len(missing)
 
     def saw_store(self, case_id: str, doc_ids: list[str], store_seq: str) -> int:
@@ -131,6 +133,7 @@ class Heads:
             con.execute(
                 upsert("store_seqs", ("case_id", "seq"), ("case_id",)), (case_id, store_seq)
             )
+        counter.CHANGES.notify()
         return len(missing)
 
     # ------------------------------------------------------------ reads

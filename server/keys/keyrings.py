@@ -213,4 +213,5 @@ class Keyrings:
                     gseq,
                 ),
             )
+        counter.CHANGES.notify()  # committed: waiting feeds of this process look now
         return doc

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sync.crypto import DevicePublicKey, MalformedEnvelope
 
 from ..audit import AuditLog
+from ..directory import counter
 from ..directory.base import Directory, utcnow
 from ..errors import DeviceRevoked, InvalidInput, NotFoundError
 from ..keys.service import KeyService
@@ -110,6 +111,7 @@ class Devices:
                 {"reason": reason, "cases_rotated": len(case_ids)},
                 con,
             )
+        counter.CHANGES.notify()  # a live feed of the device ends now, with the wipe code
         return self.get(device_id)
 
 

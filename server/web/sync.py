@@ -17,8 +17,10 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from sync.store import NotFound
 
 from .. import metrics
+from ..directory.counter import CHANGES
 from ..errors import DeviceRevoked, InvalidInput, RequestTooLarge
 from ..gateway.gateway import Gateway
+from ..gateway.live_feeds import CHECK_EVERY
 from . import sync_input
 from .context import device, site
 from .hygiene import read_body
@@ -72,30 +74,62 @@ def _counted(changes: dict) -> dict:
 
 
 def _longpoll(current: dict, changes: ChangesOptions) -> Response:
-    """Wait for a change (or `timeout` ms, at most 60 s), sending `heartbeat` newlines."""
-    timeout = changes.timeout_ms / 1000
-    heartbeat = changes.heartbeat_ms / 1000 if changes.heartbeat_ms else None
+    """Wait for a change (or `timeout` ms, at most 60 s), sending `heartbeat` newlines;
+    a waiting feed holds a place among this process's live feeds (`live_feeds`: 503
+    `too_many_live_feeds` when they are taken) until it answers or the device goes."""
     options = changes.gateway_options()
     first = gateway().changes(current, **options)
     if first["results"]:
         return jsonify(_counted(first))
+    holding = current_app.extensions["sopu.live_feeds"].hold(current["id"])
+    waiting = holding.__enter__()
     app = current_app._get_current_object()
+    wait = _Wait(app, current, options, waiting, first, changes)
+    response = Response(stream_with_context(wait.stream()), mimetype="application/json")
+    response.call_on_close(lambda: holding.__exit__(None, None, None))
+    return response
 
-    def stream():
-        deadline, beat = time.monotonic() + timeout, time.monotonic()
-        result = first
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            with app.app_context():
-                result = gateway().changes(current, **options)
-            if result["results"]:
+
+class _Wait:
+    """One waiting feed: wakes on this process's writes (`CHANGES`) or every
+    `CHECK_EVERY` seconds, looks at the device's cheap wake key, and runs the feed
+    again only when that moved. A revoked device's feed ends at once with the wipe
+    answer; a newer feed of the same device ends this one with what it has."""
+
+    def __init__(self, app, current: dict, options: dict, waiting, first: dict, changes):
+        self.app, self.current, self.options = app, current, options
+        self.waiting, self.result = waiting, first
+        self.deadline = time.monotonic() + changes.timeout_ms / 1000
+        self.heartbeat = changes.heartbeat_ms / 1000 if changes.heartbeat_ms else None
+
+    def stream(self):
+        beat = time.monotonic()
+        with self.app.app_context():
+            seen = gateway().wake_key(self.current)
+        generation = CHANGES.generation
+        while (left := self.deadline - time.monotonic()) > 0:
+            if self.waiting.superseded.is_set():
                 break
-            if heartbeat and time.monotonic() - beat >= heartbeat:
+            generation = CHANGES.wait(generation, min(CHECK_EVERY, left))
+            with self.app.app_context():
+                key = gateway().wake_key(self.current)
+                if key != seen and key[1] is not None:  # revoked meanwhile
+                    yield json.dumps(_revoked(), allow_nan=False) + "\n"
+                    return
+                if key != seen:
+                    seen, self.result = key, gateway().changes(self.current, **self.options)
+            if self.result["results"]:
+                break
+            if self.heartbeat and time.monotonic() - beat >= self.heartbeat:
                 beat = time.monotonic()
                 yield "\n"
-        yield json.dumps(_counted(result), allow_nan=False) + "\n"
+        yield json.dumps(_counted(self.result), allow_nan=False) + "\n"
 
-    return Response(stream_with_context(stream()), mimetype="application/json")
+
+def _revoked() -> dict:
+    """The wipe answer, as the end of a feed whose status line has gone already."""
+    reason = "This device was revoked: wipe its local data."
+    return {"error": DeviceRevoked.code, "reason": reason, "wipe": True}
 
 
 @bp.post("/<db>/_revs_diff")

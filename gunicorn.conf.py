@@ -1,6 +1,10 @@
-"""gunicorn settings for Sopu:
+"""gunicorn settings for Sopu: the production setup. gunicorn reads this file from its
+working directory, so in a checkout
 
-    gunicorn -c deploy/gunicorn.conf.py 'server.app:create_app()'
+    gunicorn 'server.app:create_app()'
+
+is the production server (elsewhere: `gunicorn -c /opt/sopu/gunicorn.conf.py …`, as
+deploy/sopu.service does).
 
 Several worker processes share one Prometheus view: each writes its metric values to
 files in PROMETHEUS_MULTIPROC_DIR and `/metrics` adds them up (`server.metrics`). The
@@ -8,9 +12,15 @@ directory must be set before the app is imported (here, or in the systemd unit) 
 emptied when the server starts, so counters from a previous run do not carry over.
 Sopu writes its own JSON line per request to stderr, so gunicorn's access log is off.
 
+A live feed (a device's `_changes?feed=longpoll`) holds a request thread while it
+waits, so each worker lets only half its threads wait
+(SOPU_LIVE_FEEDS_PER_WORKER, `server/gateway/live_feeds.py`): the other half always
+serves logins, pushes and pages; a device beyond that is told 503 with Retry-After and
+syncs at its next try.
+
 Environment: SOPU_BIND (127.0.0.1:8000), SOPU_WORKERS (4), SOPU_THREADS (4),
-PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory if unset), and the SOPU_*
-settings of the README.
+SOPU_LIVE_FEEDS_PER_WORKER (threads // 2), PROMETHEUS_MULTIPROC_DIR (a fresh temporary
+directory if unset), and the SOPU_* settings of the README.
 """
 
 import os
@@ -21,6 +31,7 @@ bind = os.environ.get("SOPU_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SOPU_WORKERS", "4"))
 worker_class = "gthread"
 threads = int(os.environ.get("SOPU_THREADS", "4"))
+os.environ.setdefault("SOPU_LIVE_FEEDS_PER_WORKER", str(max(1, threads // 2)))
 timeout = 90  # a long poll lasts at most 60 s
 graceful_timeout = 30
 accesslog = None
