@@ -12,14 +12,15 @@ directory must be set before the app is imported (here, or in the systemd unit) 
 emptied when the server starts, so counters from a previous run do not carry over.
 Sopu writes its own JSON line per request to stderr, so gunicorn's access log is off.
 
-A live feed (a device's `_changes?feed=longpoll`) holds a request thread while it
-waits, so each worker lets only half its threads wait
-(SOPU_LIVE_FEEDS_PER_WORKER, `server/gateway/live_feeds.py`): the other half always
-serves logins, pushes and pages; a device beyond that is told 503 with Retry-After and
-syncs at its next try.
+A live feed (a device's `_changes?feed=longpoll`) sleeps in a request thread while it
+waits (it costs memory, not CPU: `server/gateway/live_feeds.py`), so each worker has
+many threads and lets all but 8 of them wait (SOPU_LIVE_FEEDS_PER_WORKER): those 8
+always serve logins, pushes and pages; a device beyond the limit is told 503 with
+Retry-After and syncs at its next try. With the defaults a node holds 4 × 24 = 96
+live devices; SOPU_THREADS=260 holds about a thousand (docs/performance.md).
 
-Environment: SOPU_BIND (127.0.0.1:8000), SOPU_WORKERS (4), SOPU_THREADS (4),
-SOPU_LIVE_FEEDS_PER_WORKER (threads // 2), PROMETHEUS_MULTIPROC_DIR (a fresh temporary
+Environment: SOPU_BIND (127.0.0.1:8000), SOPU_WORKERS (4), SOPU_THREADS (32),
+SOPU_LIVE_FEEDS_PER_WORKER (threads - 8), PROMETHEUS_MULTIPROC_DIR (a fresh temporary
 directory if unset), and the SOPU_* settings of the README.
 """
 
@@ -30,8 +31,8 @@ from pathlib import Path
 bind = os.environ.get("SOPU_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SOPU_WORKERS", "4"))
 worker_class = "gthread"
-threads = int(os.environ.get("SOPU_THREADS", "4"))
-os.environ.setdefault("SOPU_LIVE_FEEDS_PER_WORKER", str(max(1, threads // 2)))
+threads = int(os.environ.get("SOPU_THREADS", "32"))
+os.environ.setdefault("SOPU_LIVE_FEEDS_PER_WORKER", str(max(1, threads - 8)))
 timeout = 90  # a long poll lasts at most 60 s
 graceful_timeout = 30
 accesslog = None

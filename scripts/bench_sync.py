@@ -45,6 +45,14 @@ replication, with one batch size (--batch, 100 = PouchDB's default) throughout.
             server times from gunicorn's access log.
 4. rss      PouchDB pulls 50 000 documents from a freshly started gunicorn; the peak
             RSS (VmHWM) of each worker process, read from /proc, must stay < 200 MB.
+6. live     (not in the default sections; `--sections live --live-devices 1000`) N
+            devices each hold a live feed (`_changes?feed=longpoll`, heartbeat 10 s,
+            re-asked when answered, as PouchDB's live sync does) on one node with enough
+            threads (gunicorn --threads ceil(2 N / workers) + 8); meanwhile: the API
+            latency (`GET /api/me`, 200 requests; target p99 < 100 ms) beside a same-run
+            baseline with no feeds, the time from a write (by another process, as
+            another node's would come) to its delivery on the live devices of that case
+            (target p99 < 1 s), 503s and errors (target 0), and the workers' RSS.
 5. nodes    (not in the default sections; `--sections nodes --devices 300`) The
             concurrent incremental sync of section 3 on three set-ups of the same
             machine and embedded store: one node on the SQLite directory (the same-run
@@ -115,6 +123,9 @@ TARGETS = {
     "concurrent_errors": ("==", 0),
     "concurrent_alone_server_ms": ("<=", 10.0),
     "pull_50k_rss_mb": ("<", 200.0),
+    "live_api_p99_ms": ("<", 100.0),
+    "live_delivery_p99_ms": ("<", 1000.0),
+    "live_errors": ("==", 0),
 }
 # The p99 target of devices syncing at once depends on how many (issue 14): up to 100
 # devices < 700 ms, up to 300 < 2 s; more devices have no target.
@@ -162,7 +173,7 @@ QUICK = Sizes(
     rss_docs_per_case=100,
 )
 SECTIONS = ("pull", "noop", "concurrent", "rss")
-OPTIONAL_SECTIONS = ("nodes",)  # run only when named in --sections
+OPTIONAL_SECTIONS = ("nodes", "live")  # run only when named in --sections
 
 
 # ------------------------------------------------------------------------ helpers
@@ -326,6 +337,8 @@ def gunicorn(
     name: str,
     access_log: Path | None = None,
     workers: int | None = None,
+    threads: int | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """Serve `bench`'s site with gunicorn on a free 127.0.0.1 port (with `access_log`,
     one line per request: method, path, status, microseconds spent in the server)."""
@@ -336,12 +349,12 @@ def gunicorn(
         for k, v in os.environ.items()
         if not k.startswith("SOPU_") and "proxy" not in k.lower()
     }
-    env |= bench.env()
+    env |= bench.env() | (extra_env or {})
     log_path = workdir / f"gunicorn-{name}.log"
     command = [
         sys.executable, "-m", "gunicorn",
         "-w", str(workers or GUNICORN_WORKERS), "-k", "gthread",
-        "--threads", str(GUNICORN_THREADS),
+        "--threads", str(threads or GUNICORN_THREADS),
         "-b", f"{HOST}:{port}", "--timeout", "120", "--log-level", "warning",
         "--error-logfile", str(log_path),
         "server.app:create_app()",
@@ -1085,6 +1098,126 @@ def _nodes_run(bench, cases, devices, counts, sizes, batch, workdir, key) -> dic
     return out
 
 
+# ------------------------------------------------------------------------ 6. live
+
+LIVE_DEVICES = 1000  # --live-devices
+LIVE_PROBE = "live-probe"
+
+
+class LiveDevice(threading.Thread):
+    """One device in live sync: longpolls from the end of its feed, again and again."""
+
+    def __init__(self, db_url: str, token: str):
+        super().__init__(daemon=True)
+        self.db_url, self.http = db_url, session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.since: object = 0
+        self.received: dict[str, float] = {}  # doc id -> when it arrived
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+
+    def catch_up(self) -> None:
+        self.since = _json(self.http.get(f"{self.db_url}/_changes", timeout=HTTP_TIMEOUT))[
+            "last_seq"
+        ]
+
+    def run(self) -> None:
+        params = {"feed": "longpoll", "heartbeat": 10000, "timeout": 60000}
+        while not self.stop.is_set():
+            try:
+                answer = self.http.get(
+                    f"{self.db_url}/_changes", params={**params, "since": self.since}, timeout=90
+                )
+                if answer.status_code != 200:
+                    self.errors.append(f"HTTP {answer.status_code} {answer.text[:100]}")
+                    time.sleep(1)
+                    continue
+                body = json.loads(answer.text.strip().splitlines()[-1])
+            except Exception as exc:
+                if not self.stop.is_set():
+                    self.errors.append(f"{type(exc).__name__}: {str(exc)[:100]}")
+                return
+            now = time.monotonic()
+            for row in body.get("results", []):
+                self.received.setdefault(row["id"], now)
+            self.since = body.get("last_seq", self.since)
+
+
+def api_latencies(url: str, n: int = 200) -> list[float]:
+    http = session()
+    http.post(f"{url}/api/login", json={"username": LIVE_PROBE, "password": LIVE_PROBE * 2})
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        _json(http.get(f"{url}/api/me", timeout=HTTP_TIMEOUT))
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def bench_live(sizes: Sizes, batch: int, workdir: Path) -> dict:
+    n = LIVE_DEVICES
+    per_worker = 10
+    bench = Bench.create(workdir / "live", seed=66)
+    workers = [bench.worker(f"live{i}") for i in range(math.ceil(n / per_worker))]
+    cases = {w: bench.case(w, 3) for w in workers}
+    devices = [bench.device(w, f"phone {d}") for w in workers for d in range(per_worker)][:n]
+    bench.site.accounts.create(
+        LIVE_PROBE, "Probe", "supervisor", "admin", team_id=bench.team, password=LIVE_PROBE * 2
+    )
+    # The kernel shares connections out unevenly between the workers: room for twice
+    # a worker's share (threads are only started when used).
+    threads = math.ceil(2 * n / GUNICORN_WORKERS) + 8
+    env = {"SOPU_LIVE_FEEDS_PER_WORKER": str(threads - 8)}
+    figures: dict = {"live_devices": n, "live_threads_per_worker": threads}
+    log(f"live: {n} devices, gunicorn -w {GUNICORN_WORKERS} --threads {threads}")
+    with gunicorn(bench, workdir, "live", threads=threads, extra_env=env) as server:
+        base = api_latencies(server.url)
+        rss_before = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in server.worker_pids())
+        live = [LiveDevice(server.db(d["worker_id"]), d["token"]) for d in devices]
+        for device in live:
+            device.catch_up()
+            device.start()
+        time.sleep(3 + n / 200)  # every feed is waiting on the server
+        held = api_latencies(server.url)
+        rss = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in server.worker_pids())
+        pushed = {}
+        for worker in workers[:20]:
+            note = bench.note(cases[worker], worker)
+            pushed[note["_id"]] = (worker, time.monotonic())
+            bench.write(cases[worker], [note])
+            time.sleep(0.05)
+        time.sleep(3)
+        latencies, missing = [], 0
+        for device, d in zip(live, devices, strict=True):
+            for doc_id, (worker, at) in pushed.items():
+                if d["worker_id"] == worker:
+                    got = device.received.get(doc_id)
+                    missing += got is None
+                    if got is not None:
+                        latencies.append(got - at)
+        for device in live:
+            device.stop.set()
+        errors = [e for device in live for e in device.errors]
+    bench.close()
+    figures.update(
+        {
+            "live_api_baseline_p50_ms": ms(statistics.median(base)),
+            "live_api_baseline_p99_ms": ms(percentile(base, 99)),
+            "live_api_p50_ms": ms(statistics.median(held)),
+            "live_api_p99_ms": ms(percentile(held, 99)),
+            "live_delivery_p50_ms": ms(statistics.median(latencies)) if latencies else None,
+            "live_delivery_p99_ms": ms(percentile(latencies, 99)) if latencies else None,
+            "live_deliveries": len(latencies),
+            "live_missing": missing,
+            "live_errors": len(errors) + missing,
+            "live_error_samples": sorted(set(errors))[:5],
+            "live_rss_mb_before": round(rss_before / 1024, 1),
+            "live_rss_mb": round(rss / 1024, 1),
+        }
+    )
+    return figures
+
+
 # ------------------------------------------------------------------------ 4. RSS
 
 
@@ -1239,7 +1372,23 @@ TABLE = [
     ("gunicorn worker RSS before", "pull_50k_rss_start_mb", "MB", None),
     ("gunicorn worker peak RSS (VmHWM)", "pull_50k_rss_mb", "MB", "pull_50k_rss_mb"),
 ]
-TABLE += NODES_TABLE
+LIVE_TABLE = [
+    (
+        "6. {live_devices} live devices held, {live_threads_per_worker} threads/worker",
+        None,
+        "",
+        None,
+    ),
+    ("API GET /api/me p99, no feeds (baseline)", "live_api_baseline_p99_ms", "ms", None),
+    ("API GET /api/me p99, feeds held", "live_api_p99_ms", "ms", "live_api_p99_ms"),
+    ("write to live delivery p50", "live_delivery_p50_ms", "ms", None),
+    ("write to live delivery p99", "live_delivery_p99_ms", "ms", "live_delivery_p99_ms"),
+    ("deliveries timed", "live_deliveries", "", None),
+    ("errors (503s, failures, missed deliveries)", "live_errors", "", "live_errors"),
+    ("workers' RSS before / with the feeds", "live_rss_mb_before", "MB", None),
+    ("", "live_rss_mb", "MB", None),
+]
+TABLE += NODES_TABLE + LIVE_TABLE
 
 
 def print_table(figures: dict) -> None:
@@ -1270,9 +1419,10 @@ def print_table(figures: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    global GUNICORN_WORKERS, GUNICORN_THREADS, POSTGRES_URL
+    global GUNICORN_WORKERS, GUNICORN_THREADS, POSTGRES_URL, LIVE_DEVICES
     GUNICORN_WORKERS, GUNICORN_THREADS = args.workers, args.threads
     POSTGRES_URL = args.postgres
+    LIVE_DEVICES = args.live_devices or (30 if args.quick else LIVE_DEVICES)
     sizes = QUICK if args.quick else Sizes()
     if args.devices:
         sizes = replace(sizes, conc_devices=args.devices)
@@ -1298,6 +1448,7 @@ def run(args: argparse.Namespace) -> dict:
         "concurrent": bench_concurrent,
         "rss": bench_rss,
         "nodes": bench_nodes,
+        "live": bench_live,
     }
     figures["errors"] = {}
     with tempfile.TemporaryDirectory(prefix="sopu-bench-sync-") as tmp:
@@ -1330,6 +1481,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--threads", type=int, default=GUNICORN_THREADS, help="threads per gunicorn worker (4)"
+    )
+    parser.add_argument(
+        "--live-devices", type=int, default=0, help="live devices (default 1000; 30 quick)"
     )
     parser.add_argument(
         "--postgres",

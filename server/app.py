@@ -25,7 +25,7 @@ from .casework.retention import DailyRetention
 from .config import Config, load_config
 from .gateway import repair
 from .gateway.gateway import Gateway
-from .gateway.live_feeds import LiveFeeds
+from .gateway.live_feeds import FeedWatcher, LiveFeeds
 from .keys.kek import KekError, load_keks, write_new_key_file
 from .people.sessions import Sessions
 from .people.tokens import DeviceTokens
@@ -90,7 +90,9 @@ def create_app(config: Config | None = None, site: Site | None = None) -> Flask:
         site.directory, config.session_lifetime, config.session_idle_timeout
     )
     app.extensions["sopu.gateway"] = Gateway(site)
-    app.extensions["sopu.live_feeds"] = LiveFeeds(config.live_feeds_per_worker)
+    feeds = LiveFeeds(config.live_feeds_per_worker)
+    app.extensions["sopu.live_feeds"] = feeds
+    app.extensions["sopu.feed_watcher"] = FeedWatcher(site.directory, feeds)
     if config.trusted_proxies:  # the client address logins are throttled by; https or not
         hops = config.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -126,3 +126,18 @@ def test_the_nodes_section_compares_one_and_two_nodes_on_postgresql(postgres_url
     for setup in ("postgresql_1", "postgresql_2"):
         assert positive(figures[f"nodes_{setup}_p99_over_sqlite"])
     assert "2 nodes, PostgreSQL directory" in proc.stdout
+
+
+def test_the_live_section_holds_feeds_and_times_api_and_delivery():
+    """`--sections live`: every live device held with no error, the API timed beside
+    its baseline, writes delivered to the live devices of their case, RSS reported."""
+    command = [sys.executable, str(SCRIPT), "--quick", "--json", "--sections", "live"]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert figures["errors"] == {}, figures["errors"]
+    assert figures["live_errors"] == 0, figures["live_error_samples"]
+    assert figures["live_deliveries"] == figures["live_devices"]  # 10 per pushed case
+    for key in ("live_api_baseline_p99_ms", "live_api_p99_ms", "live_delivery_p99_ms"):
+        assert positive(figures[key]), key
+    assert figures["live_rss_mb"] > 0 and figures["live_delivery_p99_ms"] < 5000

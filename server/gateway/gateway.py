@@ -58,18 +58,6 @@ class Gateway:
     def assigned(self, device: dict, today: date | None = None) -> list[str]:
         return self.site.cases.of_worker(device["worker_id"], today)
 
-    def wake_key(self, device: dict) -> tuple:
-        """What a waiting feed watches, read cheaply: the change counter (every write
-        to a case or a keyring moves it), the device's cases (an assignment that starts
-        or ends moves no counter) and its revocation. The full feed runs only when
-        this moved (`server.gateway.live_feeds`)."""
-        row = self.site.directory.one(
-            "SELECT (SELECT value FROM sync_counter WHERE id = 1) AS g, revoked_at"
-            " FROM devices WHERE id = ?",
-            (device["id"],),
-        )
-        return (row["g"], row["revoked_at"], tuple(self.assigned(device)))
-
     def _db(self, case_id: str):
         """A handle on a case database (checked once, then kept: handles are light)."""
         handle = self._handles.get(case_id)

@@ -1,41 +1,54 @@
-"""Live feeds (`_changes?feed=longpoll|continuous`) held by this worker process: how
-they wait, how they wake, and how many may wait at once.
+"""Live feeds (`_changes?feed=longpoll`) held by this worker process: how they wait,
+what wakes them, and how many may wait at once.
 
-A waiting feed holds one of the worker's request threads for up to its timeout. Left
-unbounded, a handful of live devices took every thread and the server stopped
-answering anyone else (issue 16). So each process lets at most `per_process` feeds
-wait at once; the next one is answered `503 too_many_live_feeds` with `Retry-After`,
-which PouchDB's `retry: true` waits out — the device then syncs on its next try, so
-nothing is lost, only the immediacy. A device holds one waiting feed: a new one from
-the same device ends its older one at once (a phone that changed networks re-asks
-while the server still holds the request it can no longer read).
+A waiting feed costs no work while it waits: it sleeps on an event of its own. One
+watcher thread per process (`FeedWatcher`) finds what changed — the cases whose head
+moved and the devices whose keyring moved since it last looked, newly revoked devices,
+and assignment changes — and wakes exactly the feeds those concern; only a woken feed
+runs the feed again. The watcher looks at once when a write of its own process
+commits (`counter.CHANGES`) and every `CHECK_EVERY` seconds for writes of other
+processes and nodes, which all go through the shared directory: one cheap query per
+process and tick, however many feeds wait.
 
-Waking: a write that moves a head or a keyring in this process signals `CHANGES`
-after it commits, so feeds of this process look at once; writes of other processes
-and nodes are found by the periodic check (`CHECK_EVERY`). A wait checks a cheap
-fingerprint (the change counter, the device's cases, its revocation), and runs the
-full feed only when that moved.
+A waiting feed still holds one of the worker's request threads, so each process lets
+at most `per_process` feeds wait (`live_feeds_per_worker`; gunicorn.conf.py gives each
+worker many threads and keeps some free for everything else); the next one is
+answered `503 too_many_live_feeds` with `Retry-After`, which PouchDB's `retry: true`
+waits out — the device then syncs at its next try, nothing is lost. A device holds one
+waiting feed: a new one from the same device ends its older one at once (a phone that
+changed networks re-asks while the server still holds the request it can no longer
+read).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 
+from ..directory.base import Directory
+from ..directory.counter import CHANGES
 from ..errors import TooManyLiveFeeds
 
-CHECK_EVERY = 0.5  # seconds between checks for writes of other processes and nodes
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = 0.25  # seconds between the watcher's looks for other processes' writes
 RETRY_AFTER = 30  # seconds a device refused a live feed waits before it asks again
 
 
 @dataclass(eq=False)
 class Waiting:
-    """One waiting feed; `superseded` is set when its device opens a newer one."""
+    """One waiting feed: its device, the cases it holds, and the event that wakes it.
+    `superseded` is set when its device opens a newer feed."""
 
     device_id: str
-    superseded: threading.Event = field(default_factory=threading.Event)
+    cases: frozenset[str]
+    woken: threading.Event = field(default_factory=threading.Event)
+    superseded: bool = False
 
 
 class LiveFeeds:
@@ -51,10 +64,10 @@ class LiveFeeds:
         return len(self._by_device)
 
     @contextmanager
-    def hold(self, device_id: str) -> Iterator[Waiting]:
+    def hold(self, device_id: str, cases: Iterable[str]) -> Iterator[Waiting]:
         """Register a waiting feed, or refuse it (TooManyLiveFeeds) when the process
         already holds `per_process` feeds of other devices."""
-        waiting = Waiting(device_id)
+        waiting = Waiting(device_id, frozenset(cases))
         with self._lock:
             older = self._by_device.get(device_id)
             if older is None and len(self._by_device) >= self.per_process:
@@ -65,7 +78,8 @@ class LiveFeeds:
                     limit=self.per_process,
                 )
             if older is not None:
-                older.superseded.set()
+                older.superseded = True
+                older.woken.set()
             self._by_device[device_id] = waiting
         try:
             yield waiting
@@ -73,3 +87,69 @@ class LiveFeeds:
             with self._lock:
                 if self._by_device.get(device_id) is waiting:
                     del self._by_device[device_id]
+
+    def wake(self, cases: set[str], devices: set[str], everyone: bool = False) -> int:
+        """Wake the feeds of `devices` and of devices holding one of `cases`."""
+        with self._lock:
+            woken = [
+                w
+                for w in self._by_device.values()
+                if everyone or w.device_id in devices or not w.cases.isdisjoint(cases)
+            ]
+        for waiting in woken:
+            waiting.woken.set()
+        return len(woken)
+
+
+class FeedWatcher:
+    """The process's one look at the directory for its waiting feeds (started with the
+    first feed; a forked worker starts its own)."""
+
+    def __init__(self, directory: Directory, feeds: LiveFeeds, every: float = CHECK_EVERY):
+        self.directory, self.feeds, self.every = directory, feeds, every
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="sopu-feed-watcher", daemon=True).start()
+
+    def _run(self) -> None:
+        seen = self._marks()
+        generation = CHANGES.generation
+        while True:
+            generation = CHANGES.wait(generation, self.every)
+            if not self.feeds.open:
+                continue
+            try:
+                seen = self._look(seen)
+            except Exception:  # the directory is down: feeds wake at their timeout
+                log.exception("the live-feed watcher could not read the directory")
+
+    def _look(self, seen: dict) -> dict:
+        now = self._marks()
+        cases, devices = set(), set(now["revoked"] - seen["revoked"])
+        if now["g"] != seen["g"]:
+            cases = self._column("SELECT case_id FROM case_heads WHERE gseq > ?", seen["g"])
+            devices |= self._column(
+                "SELECT DISTINCT device_id FROM keyrings WHERE gseq > ?", seen["g"]
+            )
+        everyone = now["assignments"] != seen["assignments"] or now["day"] != seen["day"]
+        if cases or devices or everyone:
+            self.feeds.wake(cases, devices, everyone)
+        return now
+
+    def _marks(self) -> dict:
+        """What the watcher compares from one look to the next."""
+        g = self.directory.one("SELECT value FROM sync_counter WHERE id = 1")[0]
+        assignments = tuple(
+            self.directory.one("SELECT COUNT(*), COUNT(ended_at), MAX(id) FROM assignments")
+        )
+        revoked = self._column("SELECT id FROM devices WHERE revoked_at IS NOT NULL")
+        return {"g": g, "assignments": assignments, "revoked": revoked, "day": date.today()}
+
+    def _column(self, sql: str, *params) -> set:
+        return {row[0] for row in self.directory.query(sql, params)}

@@ -17,10 +17,8 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from sync.store import NotFound
 
 from .. import metrics
-from ..directory.counter import CHANGES
 from ..errors import DeviceRevoked, InvalidInput, RequestTooLarge
 from ..gateway.gateway import Gateway
-from ..gateway.live_feeds import CHECK_EVERY
 from . import sync_input
 from .context import device, site
 from .hygiene import read_body
@@ -78,23 +76,28 @@ def _longpoll(current: dict, changes: ChangesOptions) -> Response:
     a waiting feed holds a place among this process's live feeds (`live_feeds`: 503
     `too_many_live_feeds` when they are taken) until it answers or the device goes."""
     options = changes.gateway_options()
+    before = gateway().heads.current()
     first = gateway().changes(current, **options)
     if first["results"]:
         return jsonify(_counted(first))
-    holding = current_app.extensions["sopu.live_feeds"].hold(current["id"])
+    current_app.extensions["sopu.feed_watcher"].ensure_running()
+    feeds = current_app.extensions["sopu.live_feeds"]
+    holding = feeds.hold(current["id"], gateway().assigned(current))
     waiting = holding.__enter__()
-    app = current_app._get_current_object()
-    wait = _Wait(app, current, options, waiting, first, changes)
+    if gateway().heads.current() != before:  # a write landed before the watcher knew us
+        waiting.woken.set()
+    wait = _Wait(current_app._get_current_object(), current, options, waiting, first, changes)
     response = Response(stream_with_context(wait.stream()), mimetype="application/json")
     response.call_on_close(lambda: holding.__exit__(None, None, None))
     return response
 
 
 class _Wait:
-    """One waiting feed: wakes on this process's writes (`CHANGES`) or every
-    `CHECK_EVERY` seconds, looks at the device's cheap wake key, and runs the feed
-    again only when that moved. A revoked device's feed ends at once with the wipe
-    answer; a newer feed of the same device ends this one with what it has."""
+    """One waiting feed: sleeps until the process's feed watcher wakes it (a write
+    to one of its cases, its keyring, its revocation, an assignment change) or a
+    heartbeat is due, and runs the feed again only when woken. A revoked device's feed
+    ends at once with the wipe answer; a newer feed of the same device ends this one
+    with what it has."""
 
     def __init__(self, app, current: dict, options: dict, waiting, first: dict, changes):
         self.app, self.current, self.options = app, current, options
@@ -104,22 +107,20 @@ class _Wait:
 
     def stream(self):
         beat = time.monotonic()
-        with self.app.app_context():
-            seen = gateway().wake_key(self.current)
-        generation = CHANGES.generation
         while (left := self.deadline - time.monotonic()) > 0:
-            if self.waiting.superseded.is_set():
-                break
-            generation = CHANGES.wait(generation, min(CHECK_EVERY, left))
-            with self.app.app_context():
-                key = gateway().wake_key(self.current)
-                if key != seen and key[1] is not None:  # revoked meanwhile
-                    yield json.dumps(_revoked(), allow_nan=False) + "\n"
-                    return
-                if key != seen:
-                    seen, self.result = key, gateway().changes(self.current, **self.options)
-            if self.result["results"]:
-                break
+            if self.heartbeat:
+                left = min(left, max(self.heartbeat - (time.monotonic() - beat), 0))
+            if self.waiting.woken.wait(left):
+                self.waiting.woken.clear()
+                if self.waiting.superseded:
+                    break
+                with self.app.app_context():
+                    if site().devices.get(self.current["id"])["revoked_at"]:
+                        yield json.dumps(_revoked(), allow_nan=False) + "\n"
+                        return
+                    self.result = gateway().changes(self.current, **self.options)
+                if self.result["results"]:
+                    break
             if self.heartbeat and time.monotonic() - beat >= self.heartbeat:
                 beat = time.monotonic()
                 yield "\n"
