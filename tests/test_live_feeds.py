@@ -144,3 +144,29 @@ def test_revoking_a_device_ends_its_waiting_feed_with_the_wipe_answer(org, serve
     assert last["error"] == "device_revoked" and last["wipe"] is True
     again = aino.get(f"{server}/sync/{org.workers['aino']}/_changes")
     assert again.status_code == 401 and again.json()["wipe"] is True
+
+
+@pytest.mark.parametrize("feed", ["continuous", "eventsource"])
+def test_a_continuous_feed_sends_each_change_as_it_comes_then_its_last_seq(org, server, feed):
+    aino, bertil = device(server, "aino"), device(server, "bertil")
+    waiting = Feed(server, aino, org.workers["aino"], feed=feed, timeout=2500).opened()
+    first = push_note(server, bertil, org, org.cases["pair"])
+    time.sleep(0.6)
+    note = note_doc(random.Random(8), org.cases["pair"], org.workers["bertil"])
+    envelope = seal(note, org.site.keys.current(org.cases["pair"]))
+    bulk = f"{server}/sync/{org.workers['bertil']}/_bulk_docs"
+    assert bertil.post(bulk, json={"docs": [envelope]}).status_code == 201
+    waiting.join(timeout=10)
+    assert waiting.answer.status_code == 200
+    text = waiting.answer.text
+    if feed == "eventsource":
+        assert waiting.answer.headers["Content-Type"].startswith("text/event-stream")
+        rows = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+        assert [line for line in text.splitlines() if line.startswith("id: ")]
+    else:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()][:-1]
+    assert [row["id"] for row in rows] == [first, note["_id"]]  # two changes, as they came
+    last = json.loads(text.strip().splitlines()[-1])
+    assert last == {"last_seq": rows[-1]["seq"]}
+    again = aino.get(waiting.url, params={"since": last["last_seq"]}).json()
+    assert again["results"] == []  # the feed continues from where the stream ended

@@ -60,7 +60,7 @@ def create(db: str):
 def changes(db: str):
     current = _own(db)
     options = sync_input.changes_options(request.args)
-    if options.feed in ("longpoll", "continuous"):
+    if options.feed in ("longpoll", "continuous", "eventsource"):
         return _longpoll(current, options)
     return jsonify(_counted(gateway().changes(current, **options.gateway_options())))
 
@@ -78,7 +78,7 @@ def _longpoll(current: dict, changes: ChangesOptions) -> Response:
     options = changes.gateway_options()
     before = gateway().heads.current()
     first = gateway().changes(current, **options)
-    if first["results"]:
+    if first["results"] and changes.feed == "longpoll":
         return jsonify(_counted(first))
     current_app.extensions["sopu.feed_watcher"].ensure_running()
     feeds = current_app.extensions["sopu.live_feeds"]
@@ -87,9 +87,13 @@ def _longpoll(current: dict, changes: ChangesOptions) -> Response:
     if gateway().heads.current() != before:  # a write landed before the watcher knew us
         waiting.woken.set()
     wait = _Wait(current_app._get_current_object(), current, options, waiting, first, changes)
-    response = Response(stream_with_context(wait.stream()), mimetype="application/json")
+    mimetype = STREAM_TYPES.get(changes.feed, "application/json")
+    response = Response(stream_with_context(wait.stream()), mimetype=mimetype)
     response.call_on_close(lambda: holding.__exit__(None, None, None))
     return response
+
+
+STREAM_TYPES = {"continuous": "application/json", "eventsource": "text/event-stream"}
 
 
 class _Wait:
@@ -97,16 +101,22 @@ class _Wait:
     to one of its cases, its keyring, its revocation, an assignment change) or a
     heartbeat is due, and runs the feed again only when woken. A revoked device's feed
     ends at once with the wipe answer; a newer feed of the same device ends this one
-    with what it has."""
+    with what it has.
+
+    `longpoll` answers once, with the first changes (CouchDB's shape). `continuous`
+    and `eventsource` send every change row as it comes (one JSON object per line, or
+    `data:`/`id:` events) until the timeout, then `{"last_seq": …}`, as CouchDB does."""
 
     def __init__(self, app, current: dict, options: dict, waiting, first: dict, changes):
-        self.app, self.current, self.options = app, current, options
-        self.waiting, self.result = waiting, first
+        self.app, self.current, self.options = app, current, dict(options)
+        self.waiting, self.result, self.feed = waiting, first, changes.feed
         self.deadline = time.monotonic() + changes.timeout_ms / 1000
         self.heartbeat = changes.heartbeat_ms / 1000 if changes.heartbeat_ms else None
 
     def stream(self):
         beat = time.monotonic()
+        if self.feed != "longpoll":
+            yield from self._rows()
         while (left := self.deadline - time.monotonic()) > 0:
             if self.heartbeat:
                 left = min(left, max(self.heartbeat - (time.monotonic() - beat), 0))
@@ -119,12 +129,28 @@ class _Wait:
                         yield json.dumps(_revoked(), allow_nan=False) + "\n"
                         return
                     self.result = gateway().changes(self.current, **self.options)
-                if self.result["results"]:
+                if self.feed != "longpoll":
+                    yield from self._rows()
+                elif self.result["results"]:
                     break
             if self.heartbeat and time.monotonic() - beat >= self.heartbeat:
                 beat = time.monotonic()
                 yield "\n"
-        yield json.dumps(_counted(self.result), allow_nan=False) + "\n"
+        if self.feed == "longpoll":
+            yield json.dumps(_counted(self.result), allow_nan=False) + "\n"
+        else:
+            yield json.dumps({"last_seq": self.options["since"]}, allow_nan=False) + "\n"
+
+    def _rows(self):
+        """The rows of the last run of the feed, one line (or event) each; the next
+        run starts after them."""
+        for row in _counted(self.result)["results"]:
+            line = json.dumps(row, allow_nan=False)
+            yield (
+                f"data: {line}\nid: {row['seq']}\n\n" if self.feed == "eventsource" else line + "\n"
+            )
+        self.options["since"] = self.result["last_seq"]
+        self.result = {"results": [], "last_seq": self.result["last_seq"]}
 
 
 def _revoked() -> dict:
