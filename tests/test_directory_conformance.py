@@ -196,3 +196,26 @@ def test_placeholders_are_translated_outside_quotes_only():
     assert to_pyformat("SELECT '?', \"a?\" FROM t WHERE x = ? AND y LIKE '5%'") == (
         "SELECT '?', \"a?\" FROM t WHERE x = %s AND y LIKE '5%%'"
     )
+
+
+def test_a_committed_change_reaches_the_listeners_of_other_nodes(target, directory):
+    """PostgreSQL tells every listening node when a change-counter value commits (the
+    live feeds' watcher wakes at once); SQLite says it cannot (a periodic check does)."""
+    heard = threading.Event()
+    listening = directory.listen_for_changes(heard.set)
+    if directory.dialect == "sqlite":
+        assert listening is False
+        return
+    assert listening and heard.wait(5)  # the listener says it is there
+    heard.clear()
+    other = open_directory(target)
+    try:
+        with pytest.raises(RuntimeError), other.transaction() as con:
+            counter.next_value(con)
+            raise RuntimeError("rolled back: nothing to announce")
+        assert not heard.wait(0.5)
+        with other.transaction() as con:
+            counter.next_value(con)
+        assert heard.wait(2)
+    finally:
+        other.close()

@@ -50,6 +50,12 @@ class Directory:
     def one(self, sql: str, params: tuple = ()) -> Any:
         return self.connection().execute(sql, params).fetchone()
 
+    def listen_for_changes(self, callback) -> bool:
+        """Call `callback()` whenever another process or node commits a change-counter
+        value, if the backend can say so (PostgreSQL's LISTEN/NOTIFY); False when it
+        cannot (SQLite: the live-feed watcher's periodic check finds them)."""
+        return False
+
     def schema_version(self) -> int:
         """The number of migrations applied."""
         raise NotImplementedError

@@ -12,7 +12,12 @@ import threading
 
 
 def next_value(con: sqlite3.Connection) -> int:
-    """The next counter value (call inside a write transaction)."""
+    """The next counter value (call inside a write transaction). On PostgreSQL it also
+    NOTIFYs, delivered when the transaction commits, so every node's live-feed watcher
+    looks at once (`Directory.listen_for_changes`)."""
+    announce = getattr(con, "announce_changes", None)
+    if announce is not None:
+        announce()
     con.execute("UPDATE sync_counter SET value = value + 1 WHERE id = 1")
     return con.execute("SELECT value FROM sync_counter WHERE id = 1").fetchone()[0]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -32,6 +33,8 @@ from .postgres_migrations import MIGRATIONS
 WRITER_LOCK = 0x50_0D_1D_EC  # "sopu directory"
 #: The lock migrations hold, so nodes starting together migrate once.
 MIGRATION_LOCK = WRITER_LOCK + 1
+#: The channel every committed change-counter value is announced on.
+CHANNEL = "sopu_changes"
 
 
 class Row:
@@ -107,6 +110,10 @@ class Connection:
             cursor.executemany(to_pyformat(sql), rows)
         return cursor
 
+    def announce_changes(self) -> None:
+        """Tell every listener that a change commits with this transaction."""
+        self.raw.execute(f"NOTIFY {CHANNEL}")
+
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
@@ -174,6 +181,25 @@ class PostgresDirectory(Directory):
                 yield con
         except errors.DiskFull as exc:
             raise InsufficientStorage(f"the directory's database is full: {exc}") from None
+
+    def listen_for_changes(self, callback) -> bool:
+        """A thread with a connection of its own that LISTENs and calls `callback` for
+        every notification (and once after reconnecting, for what it may have missed)."""
+        threading.Thread(
+            target=self._listen, args=(callback,), name="sopu-directory-listener", daemon=True
+        ).start()
+        return True
+
+    def _listen(self, callback) -> None:
+        while True:
+            try:
+                with psycopg.connect(self.url, autocommit=True) as raw:
+                    raw.execute(f"LISTEN {CHANNEL}")
+                    callback()
+                    for _ in raw.notifies():
+                        callback()
+            except psycopg.Error:
+                time.sleep(1)  # the server restarts: listen again
 
     def schema_version(self) -> int:
         row = self.one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")

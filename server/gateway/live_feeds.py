@@ -6,9 +6,10 @@ watcher thread per process (`FeedWatcher`) finds what changed — the cases whos
 moved and the devices whose keyring moved since it last looked, newly revoked devices,
 and assignment changes — and wakes exactly the feeds those concern; only a woken feed
 runs the feed again. The watcher looks at once when a write of its own process
-commits (`counter.CHANGES`) and every `CHECK_EVERY` seconds for writes of other
-processes and nodes, which all go through the shared directory: one cheap query per
-process and tick, however many feeds wait.
+commits (`counter.CHANGES`), at once for other processes' and nodes' writes on
+PostgreSQL (LISTEN/NOTIFY: `Directory.listen_for_changes`), and every `CHECK_EVERY`
+seconds in any case (SQLite's other processes): one cheap query per process and look,
+however many feeds wait.
 
 A waiting feed still holds one of the worker's request threads, so each process lets
 at most `per_process` feeds wait (`live_feeds_per_worker`; gunicorn.conf.py gives each
@@ -116,6 +117,7 @@ class FeedWatcher:
                 return
             self._pid = os.getpid()
             threading.Thread(target=self._run, name="sopu-feed-watcher", daemon=True).start()
+            self.directory.listen_for_changes(CHANGES.notify)  # other nodes, at once
 
     def _run(self) -> None:
         seen = self._marks()
