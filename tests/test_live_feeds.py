@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import threading
 import time
 
@@ -18,6 +19,7 @@ from server.tools.demo_data import note_doc
 from sync.crypto import seal
 from tests.support.devices import device_session
 from tests.support.org import PASSWORD
+from tests.test_gateway_pouchdb import CLIENT, NODE, ROOT, phone
 
 pytestmark = pytest.mark.both_directories
 
@@ -170,3 +172,56 @@ def test_a_continuous_feed_sends_each_change_as_it_comes_then_its_last_seq(org, 
     assert last == {"last_seq": rows[-1]["seq"]}
     again = aino.get(waiting.url, params={"since": last["last_seq"]}).json()
     assert again["results"] == []  # the feed continues from where the stream ended
+
+
+def test_pouchdb_in_live_sync_receives_a_push_of_its_pair_worker_within_a_second(
+    org, server, tmp_path
+):
+    """Unmodified PouchDB running `sync(remote, {live: true, retry: true})`: a note
+    Bertil pushes reaches Aino's PouchDB while it waits, with no sync started by hand."""
+    aino = phone(tmp_path, server, "aino")
+    assert aino.pull()["ok"]
+    bertil = device(server, "bertil")
+    note = note_doc(random.Random(9), org.cases["pair"], org.workers["bertil"])
+    state = aino.state
+    command = {
+        "db_dir": str(aino.db_dir),
+        "url": f"{server}/sync/{state['worker_id']}",
+        "token": state["access_token"],
+        "action": "live_until",
+        "id": note["_id"],
+        "seconds": 20,
+    }
+    live = subprocess.Popen(
+        [NODE, str(CLIENT)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    live.stdin.write(json.dumps(command))
+    live.stdin.close()
+    live.stdin = None
+    ready = threading.Event()
+
+    def drain() -> None:  # PouchDB's log goes to stderr; a full pipe would stall it
+        for line in live.stderr:
+            if "LIVE-READY" in line:
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        assert ready.wait(30), "PouchDB's live sync never caught up"
+        time.sleep(0.5)  # its longpoll waits on the server
+        pushed_ms = time.time() * 1000
+        envelope = seal(note, org.site.keys.current(org.cases["pair"]))
+        bulk = f"{server}/sync/{org.workers['bertil']}/_bulk_docs"
+        assert bertil.post(bulk, json={"docs": [envelope]}).status_code == 201
+        out = live.stdout.read()
+        live.wait(timeout=60)
+    finally:
+        live.kill()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["ok"], result
+    assert result["arrived_ms"] - pushed_ms < 1000, result["arrived_ms"] - pushed_ms

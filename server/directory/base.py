@@ -30,6 +30,8 @@ class Directory:
 
     #: "sqlite" or "postgresql": for the few places that must know (backup, tests).
     dialect: str = ""
+    #: Set by `close()`: threads that watch the directory (live feeds) end.
+    closed: bool = False
 
     def connection(self) -> Any:
         """This thread's connection (reads outside a transaction autocommit)."""

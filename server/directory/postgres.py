@@ -191,7 +191,7 @@ class PostgresDirectory(Directory):
         return True
 
     def _listen(self, callback) -> None:
-        while True:
+        while not self.closed:
             try:
                 with psycopg.connect(self.url, autocommit=True) as raw:
                     raw.execute(f"LISTEN {CHANNEL}")
@@ -226,6 +226,7 @@ class PostgresDirectory(Directory):
         return redacted(self.url)
 
     def close(self) -> None:
+        self.closed = True
         with self._lock:
             if os.getpid() == self._pid:
                 for con in self._open.values():

@@ -62,6 +62,7 @@ class SQLiteDirectory(Directory):
         return str(self.path)
 
     def close(self) -> None:
+        self.closed = True
         self._connections.close()
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY = 0.25  # seconds between the watcher's looks for other processes' writes
 RETRY_AFTER = 30  # seconds a device refused a live feed waits before it asks again
+FAILURE_LOG_EVERY = 60  # seconds between log lines while the directory does not answer
 
 
 @dataclass(eq=False)
@@ -121,15 +123,17 @@ class FeedWatcher:
 
     def _run(self) -> None:
         seen = self._marks()
-        generation = CHANGES.generation
-        while True:
+        generation, failed_at = CHANGES.generation, 0.0
+        while not self.directory.closed:
             generation = CHANGES.wait(generation, self.every)
-            if not self.feeds.open:
+            if not self.feeds.open or self.directory.closed:
                 continue
             try:
                 seen = self._look(seen)
-            except Exception:  # the directory is down: feeds wake at their timeout
-                log.exception("the live-feed watcher could not read the directory")
+            except Exception as exc:  # the directory is down: feeds answer at their timeout
+                if time.monotonic() - failed_at > FAILURE_LOG_EVERY:
+                    failed_at = time.monotonic()
+                    log.warning("live-feed watcher: the directory does not answer: %r", exc)
 
     def _look(self, seen: dict) -> dict:
         now = self._marks()

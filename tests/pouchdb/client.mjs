@@ -24,6 +24,8 @@
 //                          {version: hex}}); all_leaves: every live leaf of each id
 //   edit {id, changes, key, keys?}      open a local envelope, merge `changes`, re-seal
 //                          with `key` under the same _id and put it with its _rev
+//   live_until {id, seconds?}   live sync (PouchDB.sync live + retry) until document
+//                          `id` is local; "LIVE-READY" on stderr once it waits
 //   hand_over {ids}        what an app does when told device_revoked: send its unpushed
 //                          documents once with remote.bulkDocs(new_edits: false)
 //
@@ -329,6 +331,34 @@ const ACTIONS = {
     const sealed = await seal(doc, cmd.key);
     const [result] = await db.bulkDocs([sealed.envelope]);
     return { ...plainErrorOrOk(result), parent_rev: envelope._rev };
+  },
+  async live_until(cmd, dbs) {
+    // PouchDB.sync(local, remote, {live: true, retry: true}), as docs/PROTOCOL.md tells
+    // apps to run it; "LIVE-READY" on stderr once it has caught up and waits on the
+    // server; resolves when document `id` is in the local database (or `seconds`).
+    const local = dbs.local();
+    const syncing = PouchDB.sync(local, dbs.remote(), { live: true, retry: true });
+    let ready = false;
+    syncing.on('paused', () => {
+      if (!ready) {
+        ready = true;
+        process.stderr.write('LIVE-READY\n');
+      }
+    });
+    const deadline = Date.now() + (cmd.seconds || 20) * 1000;
+    try {
+      while (Date.now() < deadline) {
+        try {
+          const doc = await local.get(cmd.id);
+          return { ok: true, arrived_ms: Date.now(), rev: doc._rev };
+        } catch (err) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      return { ok: false, error: 'timeout' };
+    } finally {
+      syncing.cancel();
+    }
   },
   async hand_over(cmd, dbs) {
     const db = dbs.local();
