@@ -12,10 +12,13 @@ from server.keys.kek import load_keks
 from server.site import Site
 
 
-def run_sopu(tmp_path: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+def run_sopu(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, **kwargs
+) -> subprocess.CompletedProcess:
     """`sopu ARGS` with SOPU_DATA_DIR=<tmp_path>/var (no SOPU_KEK from the caller's
-    environment), run in `tmp_path`; `kwargs` go to subprocess.run (`input`, `timeout`)."""
-    env = dict(os.environ, SOPU_DATA_DIR=str(tmp_path / "var"))
+    environment) and `env` on top, run in `tmp_path`; `kwargs` go to subprocess.run
+    (`input`, `timeout`)."""
+    env = {**os.environ, "SOPU_DATA_DIR": str(tmp_path / "var"), **(env or {})}
     env.pop("SOPU_KEK", None)
     return subprocess.run(
         [sys.executable, "-m", "server", *args],
