@@ -191,3 +191,15 @@ def test_an_unknown_account_is_404(org, server):
     admin = login(server, "admin")
     assert admin.get(f"{server}/api/accounts/{'0' * 32}").status_code == 404
     assert admin.post(f"{server}/api/accounts/{'0' * 32}/sessions/end").status_code == 404
+
+
+def test_an_administrator_cannot_set_their_own_password_without_the_current_one(org, server):
+    """Whoever holds an administrator's session must not take the account over by
+    setting a new password through the admin API: one's own goes through
+    /api/me/password, which asks for the current one."""
+    admin = login(server, "admin")
+    me = admin.get(f"{server}/api/me").json()["id"]
+    refused = admin.patch(f"{server}/api/accounts/{me}", json={"password": NEW_PASSWORD})
+    assert (refused.status_code, refused.json()["field"]) == (403, "password")
+    login(server, "admin")  # the old password still works
+    assert not org.site.audit.entries(action="account.password_changed")

@@ -58,6 +58,11 @@ def change_account(
     """Change what is given (each ends the person's sessions); the account after."""
     if worker_id == actor and (role is not None or active is False):
         raise Forbidden("administrators cannot change their own role or deactivate themselves")
+    if worker_id == actor and password is not None:  # whoever holds the session: no
+        raise Forbidden(
+            "change your own password with your current one (POST /api/me/password)",
+            field="password",
+        )
     accounts = site.accounts
     accounts.get(worker_id)
     if password is not None:
