@@ -47,12 +47,14 @@ replication, with one batch size (--batch, 100 = PouchDB's default) throughout.
             RSS (VmHWM) of each worker process, read from /proc, must stay < 200 MB.
 6. live     (not in the default sections; `--sections live --live-devices 1000`) N
             devices each hold a live feed (`_changes?feed=longpoll`, heartbeat 10 s,
-            re-asked when answered, as PouchDB's live sync does) on one node with enough
-            threads (gunicorn --threads ceil(2 N / workers) + 8); meanwhile: the API
-            latency (`GET /api/me`, 200 requests; target p99 < 100 ms) beside a same-run
-            baseline with no feeds, the time from a write (by another process, as
-            another node's would come) to its delivery on the live devices of that case
-            (target p99 < 1 s), 503s and errors (target 0), and the workers' RSS.
+            re-asked when answered, as PouchDB's live sync does) on one node: gunicorn
+            as in section 3 for everything else, and `sopu live-feeds` (the event-loop
+            live-feed server the reverse proxy sends live feeds to) for the feeds;
+            meanwhile: the API latency (`GET /api/me`, 200 requests; target p99 <
+            100 ms) beside a same-run baseline with no feeds, the time from a write (by
+            another process, as another node's would come) to its delivery on the live
+            devices of that case (target p99 < 1 s), 503s and errors (target 0), and the
+            RSS of gunicorn's workers and of the live-feed server.
 5. nodes    (not in the default sections; `--sections nodes --devices 300`) The
             concurrent incremental sync of section 3 on three set-ups of the same
             machine and embedded store: one node on the SQLite directory (the same-run
@@ -1143,6 +1145,31 @@ class LiveDevice(threading.Thread):
             self.since = body.get("last_seq", self.since)
 
 
+@contextlib.contextmanager
+def live_feeds(bench: Bench, workdir: Path, devices: int) -> Iterator[Server]:
+    """`sopu live-feeds` on `bench`'s site, on a free 127.0.0.1 port."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPU_")} | bench.env()
+    log_path = workdir / "live-feeds.log"
+    command = [sys.executable, "-m", "server", "live-feeds", "--port", str(port)]
+    command += ["--max-feeds", str(devices + 100)]
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=out)
+    url = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"sopu live-feeds exited: {_tail(log_path)}")
+            with contextlib.suppress(requests.RequestException):
+                if session().get(f"{url}/healthz", timeout=2).ok:
+                    break
+            time.sleep(0.2)
+        yield Server(url, proc)
+    finally:
+        _stop(proc)
+
+
 def api_latencies(url: str, n: int = 200) -> list[float]:
     http = session()
     http.post(f"{url}/api/login", json={"username": LIVE_PROBE, "password": LIVE_PROBE * 2})
@@ -1164,22 +1191,20 @@ def bench_live(sizes: Sizes, batch: int, workdir: Path) -> dict:
     bench.site.accounts.create(
         LIVE_PROBE, "Probe", "supervisor", "admin", team_id=bench.team, password=LIVE_PROBE * 2
     )
-    # The kernel shares connections out unevenly between the workers: room for twice
-    # a worker's share (threads are only started when used).
-    threads = math.ceil(2 * n / GUNICORN_WORKERS) + 8
-    env = {"SOPU_LIVE_FEEDS_PER_WORKER": str(threads - 8)}
-    figures: dict = {"live_devices": n, "live_threads_per_worker": threads}
-    log(f"live: {n} devices, gunicorn -w {GUNICORN_WORKERS} --threads {threads}")
-    with gunicorn(bench, workdir, "live", threads=threads, extra_env=env) as server:
+    figures: dict = {"live_devices": n}
+    log(f"live: {n} devices, gunicorn -w {GUNICORN_WORKERS} and sopu live-feeds")
+    with gunicorn(bench, workdir, "live") as server, live_feeds(bench, workdir, n) as feeds:
         base = api_latencies(server.url)
-        rss_before = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in server.worker_pids())
-        live = [LiveDevice(server.db(d["worker_id"]), d["token"]) for d in devices]
+        pids = [*server.worker_pids(), feeds.proc.pid]
+        rss_before = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in pids)
+        live = [LiveDevice(feeds.db(d["worker_id"]), d["token"]) for d in devices]
         for device in live:
             device.catch_up()
             device.start()
         time.sleep(3 + n / 200)  # every feed is waiting on the server
         held = api_latencies(server.url)
-        rss = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in server.worker_pids())
+        rss = sum(proc_status_kb(pid, "VmRSS") or 0 for pid in pids)
+        figures["live_threads"] = proc_status_kb(feeds.proc.pid, "Threads")
         pushed = {}
         for worker in workers[:20]:
             note = bench.note(cases[worker], worker)
@@ -1373,20 +1398,16 @@ TABLE = [
     ("gunicorn worker peak RSS (VmHWM)", "pull_50k_rss_mb", "MB", "pull_50k_rss_mb"),
 ]
 LIVE_TABLE = [
-    (
-        "6. {live_devices} live devices held, {live_threads_per_worker} threads/worker",
-        None,
-        "",
-        None,
-    ),
+    ("6. {live_devices} live devices held by sopu live-feeds", None, "", None),
     ("API GET /api/me p99, no feeds (baseline)", "live_api_baseline_p99_ms", "ms", None),
     ("API GET /api/me p99, feeds held", "live_api_p99_ms", "ms", "live_api_p99_ms"),
     ("write to live delivery p50", "live_delivery_p50_ms", "ms", None),
     ("write to live delivery p99", "live_delivery_p99_ms", "ms", "live_delivery_p99_ms"),
     ("deliveries timed", "live_deliveries", "", None),
     ("errors (503s, failures, missed deliveries)", "live_errors", "", "live_errors"),
-    ("workers' RSS before / with the feeds", "live_rss_mb_before", "MB", None),
-    ("", "live_rss_mb", "MB", None),
+    ("RSS (gunicorn workers + live-feed server) before", "live_rss_mb_before", "MB", None),
+    ("  with the feeds", "live_rss_mb", "MB", None),
+    ("threads of the live-feed server", "live_threads", "", None),
 ]
 TABLE += NODES_TABLE + LIVE_TABLE
 

@@ -51,3 +51,16 @@ def test_the_store_follower_unit_runs_a_real_sopu_command():
     assert words[0].endswith("/sopu") and "LoadCredential=kek.key:/etc/sopu/kek.key" in unit
     result = CliRunner().invoke(cli, [*words[1:], "--help"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_live_feed_unit_and_nginx_send_live_feeds_to_the_event_loop_server():
+    unit = (DEPLOY / "sopu-live-feeds.service").read_text()
+    [start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    words = start.removeprefix("ExecStart=").split()
+    assert words[0].endswith("/sopu") and words[1] == "live-feeds"
+    result = CliRunner().invoke(cli, [*words[1:], "--help"])
+    assert result.exit_code == 0, result.output
+    port = words[words.index("--port") + 1]
+    nginx = (DEPLOY / "nginx-sopu.conf").read_text()
+    assert f"server 127.0.0.1:{port};" in nginx
+    assert "(longpoll|continuous|eventsource)" in nginx and "proxy_pass http://$sopu_sync;" in nginx

@@ -10,6 +10,7 @@ from .backup import backup_command, restore_command
 from .demo import demo_command
 from .device import device_group
 from .keys import keys
+from .live import live_feeds_command
 from .merge import merge
 from .replicate import replicate_command
 from .retention import retention
@@ -46,6 +47,7 @@ cli.add_command(device_group)
 cli.add_command(simulate_command)
 cli.add_command(demo_command)
 cli.add_command(store)
+cli.add_command(live_feeds_command)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -52,6 +52,12 @@ class Waiting:
     cases: frozenset[str]
     woken: threading.Event = field(default_factory=threading.Event)
     superseded: bool = False
+    on_wake: Callable[[], None] | None = None  # an event loop's waiter (server/live/)
+
+    def wake(self) -> None:
+        self.woken.set()
+        if self.on_wake is not None:
+            self.on_wake()
 
 
 class LiveFeeds:
@@ -67,10 +73,12 @@ class LiveFeeds:
         return len(self._by_device)
 
     @contextmanager
-    def hold(self, device_id: str, cases: Iterable[str]) -> Iterator[Waiting]:
+    def hold(
+        self, device_id: str, cases: Iterable[str], on_wake: Callable[[], None] | None = None
+    ) -> Iterator[Waiting]:
         """Register a waiting feed, or refuse it (TooManyLiveFeeds) when the process
         already holds `per_process` feeds of other devices."""
-        waiting = Waiting(device_id, frozenset(cases))
+        waiting = Waiting(device_id, frozenset(cases), on_wake=on_wake)
         with self._lock:
             older = self._by_device.get(device_id)
             if older is None and len(self._by_device) >= self.per_process:
@@ -82,7 +90,7 @@ class LiveFeeds:
                 )
             if older is not None:
                 older.superseded = True
-                older.woken.set()
+                older.wake()
             self._by_device[device_id] = waiting
         try:
             yield waiting
@@ -100,7 +108,7 @@ class LiveFeeds:
                 if everyone or w.device_id in devices or not w.cases.isdisjoint(cases)
             ]
         for waiting in woken:
-            waiting.woken.set()
+            waiting.wake()
         return len(woken)
 
 
