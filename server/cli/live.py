@@ -30,6 +30,7 @@ def live_feeds_command(ctx: click.Context, host: str, port: int, max_feeds: int)
     try:
         app = build_app(config_of(ctx), site, max_feeds)
         click.echo(f"Sopu live feeds on http://{host}:{port}")
-        web.run_app(app, host=host, port=port, print=None, access_log=None)
+        # On stop, waiting feeds end within 5 s; their devices re-ask (retry: true).
+        web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=5)
     finally:
         site.close()

@@ -13,6 +13,7 @@ requests each node got, so a test can show both served the device.
 from __future__ import annotations
 
 import random
+import re
 import threading
 import traceback
 from collections import Counter
@@ -43,6 +44,10 @@ class RandomNodes:
             self.served[node] += 1
         return node
 
+    def pick_for(self, path: str) -> str:
+        """The node for a request of `path` (here: any, at random)."""
+        return self.pick()
+
     def _handler(self):
         balancer = self
 
@@ -62,7 +67,7 @@ class RandomNodes:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 answer = requests.request(
                     self.command,
-                    balancer.pick() + self.path,
+                    balancer.pick_for(self.path) + self.path,
                     headers=headers,
                     data=body,
                     allow_redirects=False,
@@ -94,3 +99,20 @@ class RandomNodes:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FeedRouter(RandomNodes):
+    """What deploy/nginx-sopu.conf does: `_changes` with feed=longpoll, continuous or
+    eventsource to the live-feed server, everything else to the gateway."""
+
+    LIVE = re.compile(r"^/sync/[^/]+/_changes\?(.*&)?feed=(longpoll|continuous|eventsource)(&|$)")
+
+    def __init__(self, gateway: str, live: str):
+        super().__init__([gateway, live], seed=0)
+        self.gateway, self.live = gateway, live
+
+    def pick_for(self, path: str) -> str:
+        node = self.live if self.LIVE.match(path) else self.gateway
+        with self._lock:
+            self.served[node] += 1
+        return node
