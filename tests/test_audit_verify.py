@@ -16,7 +16,8 @@ from server import disclosure_log
 from server.hashchain import GENESIS, HashChain, link_hash
 from server.log_chains import CHAINS
 from server.log_verification import first_break
-from tests.test_cli_keys import site_of, sopu
+from tests.support.cli import run_sopu as sopu
+from tests.support.cli import var_site as site_of
 
 AUDIT = next(c for c in CHAINS if c.table == "audit_log")
 CASE, WORKER, DOC = "c" * 32, "a" * 32, "d" * 32

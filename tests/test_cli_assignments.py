@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.test_cli_keys import site_of, sopu
+from tests.support.cli import run_sopu as sopu
+from tests.support.cli import var_site as site_of
 
 
 def test_expire_ends_past_assignments_rotates_keys_and_is_repeatable(tmp_path):
