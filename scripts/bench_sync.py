@@ -193,6 +193,21 @@ def session() -> requests.Session:
     return http
 
 
+def _retrying_session() -> requests.Session:
+    """A session for a device whose requests alternate between nodes: a connection to
+    one node may sit idle past gunicorn's keep-alive (2 s) while the device talks to
+    the other, and the server closes it as the next request goes out. Browsers and
+    PouchDB's fetch send such a request again on a new connection; so does this (once;
+    the bench's sync only reads and writes its own checkpoint, so repeating is safe)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    http = session()
+    retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods=None)
+    http.mount("http://", HTTPAdapter(max_retries=retry))
+    return http
+
+
 def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -766,7 +781,7 @@ class DeviceSync:
         # A device waking up opens a new connection (the server has long closed the
         # last one: gunicorn keeps idle connections 2 s); within the sync it keeps it.
         self.http.close()
-        self.http = session()
+        self.http = session() if len(self.db_urls) == 1 else _retrying_session()
         self.http.headers["Authorization"] = f"Bearer {self.token}"
         if label:  # names the sync's requests in gunicorn's access log
             self.http.headers["X-Bench-Sync"] = label

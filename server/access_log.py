@@ -91,18 +91,19 @@ class AccessLog:
                     purpose=purpose,
                     device_at=device_at,
                 )
-        values = {
-            "at": utcnow(),
-            "worker_id": worker_id,
-            "device_id": device_id,
-            "case_id": case_id,
-            "doc_ids": sorted(set(doc_ids)),
-            "action": action,
-            "purpose": purpose,
-            "device_at": device_at,
-        }
-        _check(values)
+        values = _values(worker_id, case_id, doc_ids, action, device_id, purpose, device_at)
         return Access(**CHAIN.append(con, values))
+
+    def record_deliveries(
+        self, worker_id: str, device_id: str, docs_by_case: dict[str, list[str]], con
+    ) -> list[Access]:
+        """One `deliver` row per case, in the caller's transaction, the chain's head
+        read once for all of them (a sync delivers to several cases at a time)."""
+        rows = [
+            _values(worker_id, case_id, doc_ids, "deliver", device_id, None, None)
+            for case_id, doc_ids in docs_by_case.items()
+        ]
+        return [Access(**row) for row in CHAIN.append_all(con, rows)]
 
     def entries(self, case_id: str | None = None, worker_id: str | None = None) -> list[Access]:
         """Accesses in order, of one case and/or one worker (the client's access report)."""
@@ -137,3 +138,19 @@ def _check(values: dict) -> None:
         ids.append(values["device_id"])
     if not values["doc_ids"] or not all(isinstance(i, str) and _ID.fullmatch(i) for i in ids):
         raise ValueError("the access log holds random ids only (worker, device, case, docs)")
+
+
+def _values(worker_id, case_id, doc_ids, action, device_id, purpose, device_at) -> dict:
+    """One access as the chain stores it (checked: `_check`)."""
+    values = {
+        "at": utcnow(),
+        "worker_id": worker_id,
+        "device_id": device_id,
+        "case_id": case_id,
+        "doc_ids": sorted(set(doc_ids)),
+        "action": action,
+        "purpose": purpose,
+        "device_at": device_at,
+    }
+    _check(values)
+    return values

@@ -42,19 +42,29 @@ class HashChain:
 
     def append(self, con: sqlite3.Connection, values: dict) -> dict:
         """Insert one row after the last one (call inside a write transaction)."""
+        return self.append_all(con, [values])[0]
+
+    def append_all(self, con: sqlite3.Connection, rows: list[dict]) -> list[dict]:
+        """Insert `rows` after the last one, in order, reading the head once (call
+        inside a write transaction)."""
         last_seq, prev = self.head(con)
-        values = {**{c: None for c in self.optional}, **values}
-        digest = link_hash(prev, self._hashed(values))
         columns = (*self.columns, *self.optional)
         names = ", ".join(columns)
         marks = ", ".join("?" * (len(columns) + 3))
-        # The seq is the head's + 1, not the database's own counter: a rolled-back
-        # append must leave no gap (a gap reads as a deleted row in `sopu audit verify`).
-        con.execute(
-            f"INSERT INTO {self.table} (seq, {names}, prev_hash, hash) VALUES ({marks})",
-            (last_seq + 1, *(self._stored(c, values[c]) for c in columns), prev, digest),
+        out, params = [], []
+        for values in rows:
+            values = {**{c: None for c in self.optional}, **values}
+            digest = link_hash(prev, self._hashed(values))
+            # The seq is the head's + 1, not the database's own counter: a rolled-back
+            # append must leave no gap (a gap reads as a deleted row in `audit verify`).
+            last_seq += 1
+            params.append((last_seq, *(self._stored(c, values[c]) for c in columns), prev, digest))
+            out.append({"seq": last_seq, **values, "prev_hash": prev, "hash": digest})
+            prev = digest
+        con.executemany(
+            f"INSERT INTO {self.table} (seq, {names}, prev_hash, hash) VALUES ({marks})", params
         )
-        return {"seq": last_seq + 1, **values, "prev_hash": prev, "hash": digest}
+        return out
 
     def _hashed(self, values: dict) -> list:
         """The values a row's hash covers: the columns, then any optional one that is set."""

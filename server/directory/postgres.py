@@ -173,12 +173,19 @@ class PostgresDirectory(Directory):
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction holding the directory's writer lock until it ends."""
+        """A write transaction holding the directory's writer lock until it ends; the
+        BEGIN and the lock go to the server in one round trip."""
         con = self.connection()
+        raw = con.raw
         try:
-            with con.raw.transaction():
-                con.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+            raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            try:
                 yield con
+                raw.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction and not raw.broken:
+                    raw.execute("ROLLBACK")
+                raise
         except errors.DiskFull as exc:
             raise InsufficientStorage(f"the directory's database is full: {exc}") from None
 

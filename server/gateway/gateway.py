@@ -73,10 +73,7 @@ class Gateway:
         if not pending:
             return
         with self.site.directory.grouped() as con:
-            for case_id, doc_ids in pending.items():
-                self.site.access_log.record(
-                    device["worker_id"], case_id, doc_ids, "deliver", device["id"], con
-                )
+            self.site.access_log.record_deliveries(device["worker_id"], device["id"], pending, con)
 
     # ------------------------------------------------------------ info
 
