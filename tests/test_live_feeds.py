@@ -18,7 +18,7 @@ import requests
 from server.tools.demo_data import note_doc
 from sync.crypto import seal
 from tests.support.devices import device_session
-from tests.support.org import PASSWORD
+from tests.support.org import PASSWORD, pair_and_own_case
 from tests.test_gateway_pouchdb import CLIENT, NODE, ROOT, phone
 
 pytestmark = pytest.mark.both_directories
@@ -27,11 +27,7 @@ pytestmark = pytest.mark.both_directories
 @pytest.fixture
 def org(org):
     """Aino and Bertil share a case; Kaisa has one of her own."""
-    for name in ("aino", "bertil", "kaisa"):
-        org.worker(name)
-    org.case("pair", "aino", "bertil", notes=1)
-    org.case("own", "kaisa", notes=1, seed=2)
-    return org
+    return pair_and_own_case(org)
 
 
 class Feed(threading.Thread):

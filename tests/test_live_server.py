@@ -18,7 +18,7 @@ from aiohttp import web
 from server.config import Config
 from server.live.app import WORK_THREADS, build_app
 from tests.support.devices import device_session
-from tests.support.org import PASSWORD
+from tests.support.org import PASSWORD, pair_and_own_case
 from tests.support.pouchdb_server import free_port
 from tests.support.random_nodes import FeedRouter
 from tests.test_gateway_pouchdb import phone
@@ -29,11 +29,8 @@ pytestmark = pytest.mark.both_directories
 
 @pytest.fixture
 def org(org):
-    for name in ("aino", "bertil", "kaisa"):
-        org.worker(name)
-    org.case("pair", "aino", "bertil", notes=1)
-    org.case("own", "kaisa", notes=1, seed=2)
-    return org
+    """Aino and Bertil share a case; Kaisa has one of her own."""
+    return pair_and_own_case(org)
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from server.tools.demo_data import note_doc
 from sync.crypto.envelope import seal
 from tests.support.devices import device_session
 from tests.support.live_server import serving
-from tests.support.org import make_org
-from tests.support.site import open_test_site
+from tests.support.org import aino_with_a_case
 
 pytestmark = pytest.mark.both_directories
 
@@ -106,13 +105,8 @@ BAD_REQUESTS = [
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
     """One organisation and server for the module: none of these requests changes it."""
-    tmp = tmp_path_factory.mktemp("bad-requests")
-    site = open_test_site(tmp)
-    org = make_org(tmp, site)
-    org.worker("aino")
-    org.case("own", "aino")
-    yield org
-    site.close()
+    with aino_with_a_case(tmp_path_factory.mktemp("bad-requests")) as org:
+        yield org
 
 
 @pytest.fixture(scope="module")

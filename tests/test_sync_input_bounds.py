@@ -28,8 +28,7 @@ from sync.crypto.envelope import aad, seal
 from sync.store.errors import Unavailable
 from tests.support.devices import device_session
 from tests.support.live_server import serving
-from tests.support.org import PASSWORD, make_org
-from tests.support.site import open_test_site
+from tests.support.org import PASSWORD, aino_with_a_case
 
 HUGE = "9" * 21
 REV = "1-" + "a" * 32
@@ -38,13 +37,8 @@ BAD_KEY_VERSIONS = [10**40, -1, 0, 2**63, 1.5, True, "1", None, [1]]
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("input-bounds")
-    site = open_test_site(tmp)
-    org = make_org(tmp, site)
-    org.worker("aino")
-    org.case("own", "aino")
-    yield org
-    site.close()
+    with aino_with_a_case(tmp_path_factory.mktemp("input-bounds")) as org:
+        yield org
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,3 +53,29 @@ def make_org(tmp: Path, site: Site) -> Org:
     app = create_app(config, site=site)
     team = site.accounts.create_team("Perhetyö Keski", "admin")
     return Org(site=site, app=app, team=team)
+
+
+@contextlib.contextmanager
+def aino_with_a_case(tmp: Path) -> Iterator[Org]:
+    """A site in `tmp` with one instructor, Aino, and her case "own" (the small world
+    of the request-shape tests, shared by a whole module)."""
+    from tests.support.site import open_test_site
+
+    site = open_test_site(tmp)
+    org = make_org(tmp, site)
+    org.worker("aino")
+    org.case("own", "aino")
+    try:
+        yield org
+    finally:
+        site.close()
+
+
+def pair_and_own_case(org: Org) -> Org:
+    """Aino and Bertil share the case "pair"; Kaisa has "own" (the live-feed tests:
+    a write to one case must wake its workers' feeds and not the others')."""
+    for name in ("aino", "bertil", "kaisa"):
+        org.worker(name)
+    org.case("pair", "aino", "bertil", notes=1)
+    org.case("own", "kaisa", notes=1, seed=2)
+    return org
