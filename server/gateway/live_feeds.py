@@ -23,6 +23,7 @@ read).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -34,9 +35,12 @@ from datetime import date
 
 from ..directory.base import Directory
 from ..directory.counter import CHANGES
-from ..errors import TooManyLiveFeeds
+from ..errors import DeviceRevoked, TooManyLiveFeeds
 
 log = logging.getLogger(__name__)
+
+#: Content types of the streaming feeds (a longpoll answers one JSON object).
+STREAM_TYPES = {"continuous": "application/json", "eventsource": "text/event-stream"}
 
 CHECK_EVERY = 0.25  # seconds between the watcher's looks for other processes' writes
 RETRY_AFTER = 30  # seconds a device refused a live feed waits before it asks again
@@ -167,3 +171,17 @@ class FeedWatcher:
 
     def _column(self, sql: str, *params) -> set:
         return {row[0] for row in self.directory.query(sql, params)}
+
+
+def row_line(feed: str, row: dict) -> str:
+    """One change row of a streaming feed, as CouchDB sends it: a JSON line, or a
+    `data:`/`id:` event for `eventsource`."""
+    line = json.dumps(row, allow_nan=False)
+    return f"data: {line}\nid: {row['seq']}\n\n" if feed == "eventsource" else line + "\n"
+
+
+def wipe_line() -> str:
+    """The wipe answer as the last line of a feed whose status line has gone already."""
+    reason = "This device was revoked: wipe its local data."
+    answer = {"error": DeviceRevoked.code, "reason": reason, "wipe": True}
+    return json.dumps(answer, allow_nan=False) + "\n"

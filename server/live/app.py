@@ -30,9 +30,9 @@ from aiohttp import web
 from sync.store import StoreError
 
 from ..config import Config
-from ..errors import DeviceRevoked, DomainError, NotFoundError, Unauthenticated
+from ..errors import DomainError, NotFoundError, Unauthenticated
 from ..gateway.gateway import Gateway
-from ..gateway.live_feeds import FeedWatcher, LiveFeeds
+from ..gateway.live_feeds import STREAM_TYPES, FeedWatcher, LiveFeeds, row_line, wipe_line
 from ..http_errors import STATUS, STORE_FAULTS, error_body
 from ..people.tokens import DeviceTokens
 from ..site import Site
@@ -41,7 +41,6 @@ from ..web import sync_input
 log = logging.getLogger(__name__)
 
 WORK_THREADS = 8  # directory and store work of all the feeds of this process
-STREAM_TYPES = {"continuous": "application/json", "eventsource": "text/event-stream"}
 SITE, GATEWAY, FEEDS, TOKENS, POOL = (
     web.AppKey(name) for name in ("site", "gateway", "feeds", "tokens", "pool")
 )
@@ -156,7 +155,7 @@ class _Feed:
                 if self.waiting.superseded:
                     break
                 if await self._revoked():
-                    await self._send(_dumps(_wipe()) + "\n")
+                    await self._send(wipe_line())
                     return
                 self.result = await _work(
                     self.request, self.request.app[GATEWAY].changes, self.current, **self.options
@@ -176,10 +175,7 @@ class _Feed:
 
     async def _rows(self) -> None:
         for row in self.result["results"]:
-            line = _dumps(row)
-            await self._send(
-                f"data: {line}\nid: {row['seq']}\n\n" if self.feed == "eventsource" else line + "\n"
-            )
+            await self._send(row_line(self.feed, row))
         self.options["since"] = self.result["last_seq"]
         self.result = {"results": [], "last_seq": self.result["last_seq"]}
 
@@ -211,11 +207,6 @@ def _error(exc: Exception) -> web.Response:
         headers = {"Retry-After": str(retry_after)}
         return web.json_response(error_body(code, reason), status=status, headers=headers)
     return web.json_response(error_body(exc.error, exc.reason), status=exc.status)
-
-
-def _wipe() -> dict:
-    reason = "This device was revoked: wipe its local data."
-    return {"error": DeviceRevoked.code, "reason": reason, "wipe": True}
 
 
 def _dumps(value: object) -> str:

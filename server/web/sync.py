@@ -19,6 +19,7 @@ from sync.store import NotFound
 from .. import metrics
 from ..errors import DeviceRevoked, InvalidInput, RequestTooLarge
 from ..gateway.gateway import Gateway
+from ..gateway.live_feeds import STREAM_TYPES, wipe_line
 from . import sync_input
 from .context import device, site
 from .hygiene import read_body
@@ -93,9 +94,6 @@ def _longpoll(current: dict, changes: ChangesOptions) -> Response:
     return response
 
 
-STREAM_TYPES = {"continuous": "application/json", "eventsource": "text/event-stream"}
-
-
 class _Wait:
     """One waiting feed: sleeps until the process's feed watcher wakes it (a write
     to one of its cases, its keyring, its revocation, an assignment change) or a
@@ -126,7 +124,7 @@ class _Wait:
                     break
                 with self.app.app_context():
                     if site().devices.get(self.current["id"])["revoked_at"]:
-                        yield json.dumps(_revoked(), allow_nan=False) + "\n"
+                        yield wipe_line()
                         return
                     self.result = gateway().changes(self.current, **self.options)
                 if self.feed != "longpoll":
@@ -151,12 +149,6 @@ class _Wait:
             )
         self.options["since"] = self.result["last_seq"]
         self.result = {"results": [], "last_seq": self.result["last_seq"]}
-
-
-def _revoked() -> dict:
-    """The wipe answer, as the end of a feed whose status line has gone already."""
-    reason = "This device was revoked: wipe its local data."
-    return {"error": DeviceRevoked.code, "reason": reason, "wipe": True}
 
 
 @bp.post("/<db>/_revs_diff")
