@@ -10,6 +10,7 @@ PYTHON=${PYTHON:-python3}
   || { echo "Sopu needs Python 3.11 or newer ($PYTHON is older)" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
-npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # hds-core for the web's CSS
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # hds-core, the field app's packages
+bash scripts/build_app.sh  # the field app's vendor bundle (esbuild)
 .venv/bin/sopu seed-demo
 exec .venv/bin/sopu serve "$@"

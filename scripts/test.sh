@@ -20,6 +20,8 @@ echo "== installing Python packages into .venv"
 if [ -f package-lock.json ]; then
   echo "== installing pinned npm test peers"
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  echo "== building the field app's vendor bundle"
+  bash scripts/build_app.sh
 fi
 
 if [ ! -x /usr/bin/chromium ]; then
