@@ -92,6 +92,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import requests  # noqa: E402
+from bench_http import LeanHttp  # noqa: E402
 
 from server.app import open_site  # noqa: E402
 from server.config import Config  # noqa: E402
@@ -190,21 +191,6 @@ def session() -> requests.Session:
     """A keep-alive session that never uses a proxy from the environment."""
     http = requests.Session()
     http.trust_env = False
-    return http
-
-
-def _retrying_session() -> requests.Session:
-    """A session for a device whose requests alternate between nodes: a connection to
-    one node may sit idle past gunicorn's keep-alive (2 s) while the device talks to
-    the other, and the server closes it as the next request goes out. Browsers and
-    PouchDB's fetch send such a request again on a new connection; so does this (once;
-    the bench's sync only reads and writes its own checkpoint, so repeating is safe)."""
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    http = session()
-    retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods=None)
-    http.mount("http://", HTTPAdapter(max_retries=retry))
     return http
 
 
@@ -744,30 +730,31 @@ class DeviceSync:
     REPLICATION_ID = "bench-pull"
 
     def __init__(self, db_url: str | list[str], token: str):
-        self.db_urls = [db_url] if isinstance(db_url, str) else list(db_url)
+        urls = [db_url] if isinstance(db_url, str) else list(db_url)
+        self.bases = [url.partition("/sync/")[0] for url in urls]
+        self.db_path = "/sync/" + urls[0].partition("/sync/")[2]
         self.token = token
-        self.http = session()
+        self.http = self._client()
         self.held: set[tuple[str, str]] = set()
 
-    @property
-    def db_url(self) -> str:
-        """The device's database on a node picked for each request (several nodes)."""
-        return self.db_urls[0] if len(self.db_urls) == 1 else random.choice(self.db_urls)
+    def _client(self) -> LeanHttp:
+        """A fresh client: a device waking up opens a new connection (the server has
+        long closed the last one: gunicorn keeps idle connections 2 s); within the sync
+        it keeps it. With several nodes a connection can go stale while the device
+        talks to the other node: that request is sent once more (safe: the sync only
+        reads and writes its own checkpoint)."""
+        return LeanHttp(self.bases, HTTP_TIMEOUT, retry_stale=len(self.bases) > 1)
 
     def floor(self, requests_per_sync: int) -> tuple[float, int, list[str]]:
         """The same-run baseline: what a sync would cost if the gateway did nothing - a
         new connection and `requests_per_sync` requests of `/health`, one after another."""
         errors: list[str] = []
         self.http.close()
-        self.http = session()
+        self.http = self._client()
         started = time.perf_counter()
         try:
             for _ in range(requests_per_sync):
-                _json(
-                    self.http.get(
-                        self.db_url.partition("/sync/")[0] + "/health", timeout=HTTP_TIMEOUT
-                    )
-                )
+                self.http.get("/health")
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
         return time.perf_counter() - started, 0, errors
@@ -778,26 +765,20 @@ class DeviceSync:
         """One sync until caught up: (seconds, documents received, errors)."""
         errors: list[str] = []
         received = 0
-        # A device waking up opens a new connection (the server has long closed the
-        # last one: gunicorn keeps idle connections 2 s); within the sync it keeps it.
         self.http.close()
-        self.http = session() if len(self.db_urls) == 1 else _retrying_session()
+        self.http = self._client()
         self.http.headers["Authorization"] = f"Bearer {self.token}"
         if label:  # names the sync's requests in gunicorn's access log
             self.http.headers["X-Bench-Sync"] = label
+        db = self.db_path
         started = time.perf_counter()
         try:
-            local_url = f"{self.db_url}/_local/{self.REPLICATION_ID}"
-            checkpoint = self.http.get(local_url, timeout=HTTP_TIMEOUT)
-            since = 0 if checkpoint.status_code == 404 else _json(checkpoint)["last_seq"]
+            local = f"{db}/_local/{self.REPLICATION_ID}"
+            checkpoint = self.http.get(local, missing_ok=True)
+            since = 0 if checkpoint is None else checkpoint["last_seq"]
             for _ in range(max_rounds):
-                changes = _json(
-                    self.http.get(
-                        f"{self.db_url}/_changes",
-                        params={"style": "all_docs", "since": since, "limit": batch},
-                        timeout=HTTP_TIMEOUT,
-                    )
-                )
+                params = {"style": "all_docs", "since": since, "limit": batch}
+                changes = self.http.get(f"{db}/_changes", params=params)
                 rows = changes["results"]
                 if not rows:
                     break
@@ -808,34 +789,30 @@ class DeviceSync:
                     if (r["id"], c["rev"]) not in self.held
                 ]
                 if wanted:
-                    reply = _json(
-                        self.http.post(
-                            f"{self.db_url}/_bulk_get",
-                            params={"revs": "true"},
-                            json={"docs": wanted},
-                            timeout=HTTP_TIMEOUT,
-                        )
-                    )
-                    got = [d["ok"] for r in reply["results"] for d in r["docs"] if "ok" in d]
-                    if len(got) != len(wanted):
-                        errors.append(f"bulk_get: {len(got)} of {len(wanted)}")
-                    self.held.update((d["_id"], d["_rev"]) for d in got)
-                    received += len(got)
-                    revs: dict[str, list[str]] = {}
-                    for doc in got:
-                        revs.setdefault(doc["_id"], []).append(doc["_rev"])
-                    missing = _json(
-                        self.http.post(f"{self.db_url}/_revs_diff", json=revs, timeout=HTTP_TIMEOUT)
-                    )
-                    if missing:
-                        errors.append(f"revs_diff: {len(missing)} received docs 'missing'")
+                    received += self._fetch(db, wanted, errors)
                 since = changes["last_seq"]
-                _json(self.http.put(local_url, json={"last_seq": since}, timeout=HTTP_TIMEOUT))
+                self.http.put(local, {"last_seq": since})
             else:
                 errors.append("did not catch up")
         except Exception as exc:  # every failure is a counted error
             errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
         return time.perf_counter() - started, received, errors
+
+    def _fetch(self, db: str, wanted: list[dict], errors: list[str]) -> int:
+        """`_bulk_get` what the device lacks, then `_revs_diff` what it received (the
+        push side of PouchDB.sync asks about them); the count received."""
+        reply = self.http.post(f"{db}/_bulk_get", {"docs": wanted}, params={"revs": "true"})
+        got = [d["ok"] for r in reply["results"] for d in r["docs"] if "ok" in d]
+        if len(got) != len(wanted):
+            errors.append(f"bulk_get: {len(got)} of {len(wanted)}")
+        self.held.update((d["_id"], d["_rev"]) for d in got)
+        revs: dict[str, list[str]] = {}
+        for doc in got:
+            revs.setdefault(doc["_id"], []).append(doc["_rev"])
+        missing = self.http.post(f"{db}/_revs_diff", revs)
+        if missing:
+            errors.append(f"revs_diff: {len(missing)} received docs 'missing'")
+        return len(got)
 
 
 def run_concurrently(
