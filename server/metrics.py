@@ -74,6 +74,30 @@ DIRECTORY_ERRORS = Counter(
 )
 
 
+# The labelled children of the two per-request metrics, looked up once per label set:
+# `labels()` takes a lock and builds a key on every call, on every request. The label
+# sets are bounded (route rules x methods x statuses), so these stay small.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], object] = {}
+_LATENCY_CHILDREN: dict[str, object] = {}
+
+
+def request_counter(endpoint: str, method: str, status: int):
+    """`REQUESTS.labels(endpoint, method, status)`, cached."""
+    key = (endpoint, method, status)
+    child = _REQUEST_CHILDREN.get(key)
+    if child is None:
+        child = _REQUEST_CHILDREN[key] = REQUESTS.labels(endpoint, method, str(status))
+    return child
+
+
+def latency_histogram(endpoint: str):
+    """`LATENCY.labels(endpoint)`, cached."""
+    child = _LATENCY_CHILDREN.get(endpoint)
+    if child is None:
+        child = _LATENCY_CHILDREN[endpoint] = LATENCY.labels(endpoint)
+    return child
+
+
 def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 

@@ -49,13 +49,14 @@ def request_id() -> str:
     if not has_request_context():
         return "-"
     if "request_id" not in g:
-        offered = request.headers.get(REQUEST_ID, "")
-        g.request_id = offered if _PROXY_ID.fullmatch(offered) else secrets.token_hex(16)
+        assign_request_id()
     return g.request_id
 
 
 def assign_request_id() -> None:
-    request_id()
+    """The first hook of every request: later readers find `g.request_id` set."""
+    offered = request.headers.get(REQUEST_ID, "")
+    g.request_id = offered if _PROXY_ID.fullmatch(offered) else secrets.token_hex(16)
 
 
 def refuse_oversized(limit: int) -> None:
@@ -82,7 +83,7 @@ def too_large_reason(limit: int) -> str:
 
 def stamp(behind_tls: bool, response: Response) -> Response:
     headers = response.headers
-    headers[REQUEST_ID] = request_id()
+    headers[REQUEST_ID] = g.get("request_id") or request_id()
     for name, value in SECURITY_HEADERS.items():
         headers.setdefault(name, value)
     if request.path.split("/")[1] in NO_STORE_PREFIXES:

@@ -58,14 +58,14 @@ def _observe(response: Response) -> Response:
     duration = time.perf_counter() - started if started is not None else 0.0
     endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
     method = request.method if request.method in METHODS else "other"
-    metrics.REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
-    metrics.LATENCY.labels(endpoint).observe(duration)
+    metrics.request_counter(endpoint, method, response.status_code).inc()
+    metrics.latency_histogram(endpoint).observe(duration)
     device = g.get("device")
     REQUEST_LOG.info(
         "request",
         extra={
             "sopu": {
-                "request_id": request_id(),
+                "request_id": g.get("request_id") or request_id(),
                 "method": method,
                 "endpoint": endpoint,
                 "status": response.status_code,
