@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from ..errors import Forbidden
 from ..people.revocation import may_revoke, revoke_device
-from .context import person, person_required, site
+from .context import device, device_required, person, person_required, site, today
 from .io import load
 from .openapi import documented
 
@@ -49,6 +49,11 @@ class DeviceSchema(Schema):
     enrolled_at = fields.String()
     revoked_at = fields.String(allow_none=True)
     revoke_reason = fields.String(allow_none=True)
+
+
+class ColleagueSchema(Schema):
+    id = fields.String()
+    name = fields.String()
 
 
 def tokens():
@@ -94,6 +99,39 @@ def refresh():
 )
 def list_devices():
     return jsonify(DeviceSchema(many=True).dump(_visible_devices(person())))
+
+
+@bp.get("/colleagues")
+@device_required
+@documented(
+    "The names of the people a device's documents can name as authors (its worker's"
+    " team and everyone ever assigned to its cases), for a field app to show who wrote"
+    " what; with the device's access token (Authorization: Bearer)",
+    response=ColleagueSchema,
+    many=True,
+    tag="devices",
+    errors=(401,),
+)
+def colleagues():
+    return jsonify(ColleagueSchema(many=True).dump(_colleagues(device()["worker_id"])))
+
+
+def _colleagues(worker_id: str) -> list[dict]:
+    """The worker's team and everyone ever assigned to the worker's cases (a former
+    substitute's edits stay in the notes), by name. Names only: no role, no username."""
+    directory = site().directory
+    team = site().accounts.get(worker_id)["team_id"]
+    ids = {
+        row["id"] for row in directory.query("SELECT id FROM workers WHERE team_id = ?", (team,))
+    }
+    for case_id in site().cases.of_worker(worker_id, today()):
+        ids.update(a["worker_id"] for a in site().cases.assignments(case_id))
+    ids.add(worker_id)
+    people = [site().accounts.get(i) for i in sorted(ids)]
+    return sorted(
+        ({"id": p["id"], "name": p["display_name"]} for p in people),
+        key=lambda p: (p["name"], p["id"]),
+    )
 
 
 @bp.post("/<device_id>/revoke")

@@ -99,4 +99,5 @@ def device_required(view: Callable) -> Callable:
         device()
         return view(*args, **kwargs)
 
+    wrapper.sopu_device = True  # the OpenAPI description names the bearer scheme
     return wrapper

@@ -120,7 +120,9 @@ def _error_statuses(doc: dict, roles, path_params: list[str], endpoint: str) -> 
     return statuses
 
 
-def _operation(doc: dict, roles, path_params: list[str], endpoint: str) -> dict:
+def _operation(
+    doc: dict, roles, path_params: list[str], endpoint: str, device: bool = False
+) -> dict:
     op: dict = {"summary": doc["summary"], "tags": [doc["tag"]], "responses": {}}
     parameters = [
         {
@@ -154,6 +156,8 @@ def _operation(doc: dict, roles, path_params: list[str], endpoint: str) -> dict:
     if roles is not None:
         op["security"] = [{"session": []}]
         op["description"] = "Roles: " + ", ".join(roles)
+    if device:
+        op["security"] = [{"device": []}]
     return op
 
 
@@ -165,6 +169,7 @@ def build_spec(app: Flask) -> dict:
     spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}
     )
+    spec.components.security_scheme("device", {"type": "http", "scheme": "bearer"})
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         doc = getattr(view, "sopu_doc", None)
@@ -173,9 +178,12 @@ def build_spec(app: Flask) -> dict:
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         path_params = re.findall(r"{([^{}]+)}", path)
         roles = getattr(view, "sopu_roles", None)
+        device = getattr(view, "sopu_device", False)
         methods = sorted(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
         spec.path(
             path=path,
-            operations={m: _operation(doc, roles, path_params, rule.endpoint) for m in methods},
+            operations={
+                m: _operation(doc, roles, path_params, rule.endpoint, device) for m in methods
+            },
         )
     return spec.to_dict()
