@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sync.private_files import ExposedFile, check_private, private_dir, write_private
 
-from . import http_errors, ui
+from . import field_app, http_errors, ui
 from .casework.daily import OncePerDay
 from .casework.expiry import DailyExpiry
 from .casework.retention import DailyRetention
@@ -60,6 +60,7 @@ BLUEPRINTS = [
     api_reconciliation.bp,
     api_reports.bp,
     sync.bp,
+    field_app.bp,  # the reference field client at /app/ (docs/field-app.md)
 ]
 
 
