@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -343,6 +344,33 @@ def test_6_a_case_taken_away_is_purged_and_its_keys_dropped(page, web, reference
     readable = run(page, "return (await window.sopu.replica.documents()).map((d) => d._id);")
     assert not set(readable) & set(held)
     assert left["others"] > 0  # her other cases stay
+
+
+def test_6b_a_case_closed_leaves_the_device_at_the_next_sync(page, web, reference):
+    """Closing a case ends every assignment: the next sync deletes its documents on the
+    device and drops its keys, as for any case taken away."""
+    aino = web.worker("aino")["id"]
+    open_cases = [
+        c for c in web.site.cases.of_worker(aino) if web.site.cases.get(c)["status"] == "active"
+    ]
+    closing = open_cases[0]
+    held = [i for i, d in server_docs(reference).items() if d.get("case_id") == closing]
+    assert held
+    supervisor = web.site.accounts.by_username("esihenkilo")["id"]
+    web.site.casework.close(closing, date.today(), "goals_met", supervisor)
+    left = poll(
+        page,
+        """
+        const r = window.sopu.replica;
+        const ids = (await r.documents()).map((d) => d._id);
+        if (ids.some((id) => arg.held.includes(id))) return null;
+        return {keys: [...r.keys.keys()].filter((k) => k.startsWith(arg.closing + ':')),
+                others: ids.length};
+        """,
+        {"held": held, "closing": closing},
+    )
+    assert left["keys"] == []
+    assert left["others"] > 0
 
 
 def test_7_revocation_wipes_the_database_and_the_device(page, web):
