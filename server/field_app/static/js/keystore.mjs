@@ -5,7 +5,7 @@
 // sync.crypto.DeviceKeys.protect(), so either side reads the other's key file.
 // The enrolment record (server, worker, device id, tokens, the wrapped secret) lives in
 // a small local PouchDB, "sopu-device", as a _local document: it never replicates.
-import { PouchDB, scrypt } from "../vendor/vendor.js";
+import { PouchDB, scryptAsync } from "../vendor/vendor.js";
 import { b64decode, b64encode, CryptoError, HYBRID, X25519 } from "./crypto.mjs";
 
 const AAD = new TextEncoder().encode("sopu-device-key-v1");
@@ -36,8 +36,10 @@ function kemOf(secret) {
 
 async function pinKey(pin, salt, n) {
   if (!pin) throw new WrongPinError("an empty PIN protects nothing");
-  const raw = scrypt(new TextEncoder().encode(pin), salt, {
-    N: n, r: SCRYPT_R, p: SCRYPT_P, dkLen: 32,
+  // The async form yields to the page every few milliseconds: the screen stays
+  // responsive (the spinner turns) while the memory-hard KDF runs.
+  const raw = await scryptAsync(new TextEncoder().encode(pin), salt, {
+    N: n, r: SCRYPT_R, p: SCRYPT_P, dkLen: 32, asyncTick: 10,
   });
   try {
     return await crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, [

@@ -6,4 +6,4 @@ export { default as PouchDB } from "pouchdb-browser";
 export { Aes256Gcm, CipherSuite, HkdfSha256 } from "@hpke/core";
 export { DhkemX25519HkdfSha256 } from "@hpke/dhkem-x25519";
 export { XWing } from "@hpke/hybridkem-x-wing";
-export { scrypt } from "@noble/hashes/scrypt.js";
+export { scryptAsync } from "@noble/hashes/scrypt.js";
