@@ -321,6 +321,10 @@ def test_a_revoked_device_wipes_its_data_and_says_so(app, phone):
     page.fill("#discussion", secret_words)
     page.click("#save-draft")
     wait_synced(page)
+    # At rest the note is in IndexedDB as an envelope only: none of its words.
+    held = _indexeddb_text(page)
+    assert '"doc_type":"note"' in held and '"ciphertext"' in held
+    assert secret_words not in held
     revoke(app, browser_device(app)["id"])
     page.wait_for_selector(f"text={WIPED_FI}", timeout=30_000)
     for lang in LANGS:
