@@ -67,6 +67,7 @@ export class Replica {
     this.keys = new Map(); // `${caseId}:${version}` -> CryptoKey
     this.current = new Map(); // caseId -> current_version
     this.keyringCase = new Map(); // keyring _id -> caseId (a deletion carries no case)
+    this.opened = new Map(); // doc id -> {rev, caseId, doc}: decrypted, in memory only
     this.listeners = new Set();
     this.sync = null;
     this.wiped = false;
@@ -139,6 +140,9 @@ export class Replica {
       if (id.startsWith(`${caseId}:`)) this.keys.delete(id);
     }
     this.current.delete(caseId);
+    for (const [id, entry] of this.opened) {
+      if (entry.caseId === caseId) this.opened.delete(id); // no key: nothing to show
+    }
   }
 
   // ------------------------------------------------------------ sync
@@ -341,16 +345,23 @@ export class Replica {
     }
   }
 
-  /** Every client document of the device's cases, decrypted (in memory only). */
+  /** Every client document of the device's cases, decrypted (in memory only). The
+   *  screens ask after every pulled batch, so what was opened is kept, per revision,
+   *  for the next call: during a first pull of thousands of documents each is
+   *  decrypted once, not once per batch. Each caller gets its own copy. */
   async documents() {
     const rows = (await this.local.allDocs({ include_docs: true })).rows;
     const docs = [];
+    const opened = new Map();
     for (const row of rows) {
-      if (row.doc && isEnvelope(row.doc)) {
-        const doc = await this._open(row.doc);
-        if (doc) docs.push(withBase(doc, row.doc._rev));
-      }
+      if (!row.doc || !isEnvelope(row.doc)) continue;
+      const known = this.opened.get(row.id);
+      const doc = known?.rev === row.doc._rev ? known.doc : await this._open(row.doc);
+      if (!doc) continue;
+      opened.set(row.id, { rev: row.doc._rev, caseId: row.doc.case_id, doc });
+      docs.push(withBase(structuredClone(doc), row.doc._rev));
     }
+    this.opened = opened;
     return docs;
   }
 
@@ -458,6 +469,7 @@ export class Replica {
     this.stop();
     this.keys.clear();
     this.current.clear();
+    this.opened.clear();
     this.secret?.fill?.(0);
     await this.local.destroy().catch(() => {});
     await forgetDevice().catch(() => {});
