@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from ..site import Site
 from . import demo_casework
@@ -86,7 +86,7 @@ OBSERVATIONS = [
 
 def _observations(site: Site, recorders: list[str]) -> None:
     """Record the demo's observations, spread over the recorders and the last months."""
-    today = datetime.now(UTC).date()
+    today = date.today()  # the server's today: its local date
     for number, (tags, text) in enumerate(OBSERVATIONS):
         month = (today.replace(day=1) - timedelta(days=31 * (number % 3))).strftime("%Y-%m")
         account = site.accounts.get(recorders[number % len(recorders)])
@@ -106,7 +106,7 @@ def _family_case(
     supervisor: str,
 ) -> str:
     """A family with one case walked to `status`, its workers, a visit and notes."""
-    today = datetime.now(UTC).date()
+    today = date.today()  # the server's today: its local date
     details = {k: v for k, v in family_doc(rng, own).items() if k in ("display_name", "members")}
     story = CASE_FILES.get(number)
     if story:
@@ -136,7 +136,7 @@ def _family_case(
     site.casework.assign(case_id, own, "own_worker", supervisor)
     if pair:
         site.casework.assign(case_id, pair, "pair_worker", supervisor)
-    when = datetime.combine(today + timedelta(days=number % 3), time(9 + number % 6), tzinfo=UTC)
+    when = datetime.combine(today + timedelta(days=number % 3), time(9 + number % 6)).astimezone()
     visit = visit_doc(case_id, own, when, kind=rng.choice(["home", "daycare", "office"]))
     notes = [note_doc(rng, case_id, own, visit["_id"]) for _ in range(rng.randint(1, 4))]
     site.records.write(case_id, [visit, *notes])

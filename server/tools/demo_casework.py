@@ -165,7 +165,7 @@ def write_case_file(
     site, case_id: str, members: list[dict], own: str, pair: str | None, story: Story
 ) -> None:
     """Write the story's visits, notes, assessment, plan and consent into the case."""
-    today = datetime.now(UTC).date()
+    today = date.today()  # the server's today: its local date
     guardian = next(m["id"] for m in members if m["role"] == "guardian")
     child = next(m["id"] for m in members if m["role"] == "child")
     second = pair or own
@@ -323,7 +323,7 @@ def _assessment(case_id: str, own: str, child: str, story: Story, today: date) -
 
 
 def _consent(case_id: str, own: str, guardian: str, story: Story) -> dict:
-    today = datetime.now(UTC).date()
+    today = date.today()  # the server's today: its local date
     doc = {
         "_id": new_id(),
         "type": "consent",
