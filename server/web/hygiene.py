@@ -83,7 +83,7 @@ def too_large_reason(limit: int) -> str:
 
 def stamp(behind_tls: bool, response: Response) -> Response:
     headers = response.headers
-    headers[REQUEST_ID] = g.get("request_id") or request_id()
+    headers[REQUEST_ID] = request_id()
     for name, value in SECURITY_HEADERS.items():
         headers.setdefault(name, value)
     if request.path.split("/")[1] in NO_STORE_PREFIXES:

@@ -65,7 +65,7 @@ def _observe(response: Response) -> Response:
         "request",
         extra={
             "sopu": {
-                "request_id": g.get("request_id") or request_id(),
+                "request_id": request_id(),
                 "method": method,
                 "endpoint": endpoint,
                 "status": response.status_code,
