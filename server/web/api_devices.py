@@ -119,19 +119,16 @@ def colleagues():
 def _colleagues(worker_id: str) -> list[dict]:
     """The worker's team and everyone ever assigned to the worker's cases (a former
     substitute's edits stay in the notes), by name. Names only: no role, no username."""
-    directory = site().directory
-    team = site().accounts.get(worker_id)["team_id"]
-    ids = {
-        row["id"] for row in directory.query("SELECT id FROM workers WHERE team_id = ?", (team,))
-    }
-    for case_id in site().cases.of_worker(worker_id, today()):
-        ids.update(a["worker_id"] for a in site().cases.assignments(case_id))
-    ids.add(worker_id)
-    people = [site().accounts.get(i) for i in sorted(ids)]
-    return sorted(
-        ({"id": p["id"], "name": p["display_name"]} for p in people),
-        key=lambda p: (p["name"], p["id"]),
+    cases = site().cases.of_worker(worker_id, today())
+    marks = ",".join("?" * len(cases)) or "NULL"
+    rows = site().directory.query(
+        "SELECT id, display_name FROM workers WHERE id = ?"
+        " OR team_id = (SELECT team_id FROM workers WHERE id = ?)"
+        f" OR id IN (SELECT worker_id FROM assignments WHERE case_id IN ({marks}))"
+        " ORDER BY display_name, id",
+        (worker_id, worker_id, *cases),
     )
+    return [{"id": row["id"], "name": row["display_name"]} for row in rows]
 
 
 @bp.post("/<device_id>/revoke")
