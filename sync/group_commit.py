@@ -16,6 +16,13 @@ transaction back (a full disk does), every member of the group gets the error.
 
 Only for work that touches nothing but the connection it is given: a member's reads
 through another connection would not see the group's uncommitted writes.
+
+A group made with `durable=False` commits without waiting for the fsync (the leader
+switches its connection to `synchronous=NORMAL` for that COMMIT): for bookkeeping whose
+loss in a power cut the protocol tolerates, such as a device's replication
+checkpoint. What it commits is visible to every reader at once, and is
+made durable by the next durable COMMIT of the file (the WAL is synced in order), so a
+crash can only lose a tail of such commits, never something a durable one depends on.
 """
 
 from __future__ import annotations
@@ -52,10 +59,12 @@ class GroupCommit:
         connection: Callable[[], sqlite3.Connection],
         turn: Callable[[], contextlib.AbstractContextManager],
         mapped: Callable[[BaseException], BaseException],
+        durable: bool = True,
     ):
         self.connection = connection
         self.turn = turn
         self.mapped = mapped
+        self.durable = durable
         self._reset()
         reset = weakref.WeakMethod(self._reset)
         os.register_at_fork(after_in_child=lambda: (method := reset()) and method())
@@ -90,8 +99,7 @@ class GroupCommit:
         own_error: BaseException | None = None
         commit_error: BaseException | None = None
         try:
-            with self.turn():
-                con = self.connection()
+            with self.turn(), self._synchronous(self.connection()) as con:
                 try:
                     con.execute("BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
@@ -112,6 +120,23 @@ class GroupCommit:
             raise own_error
         if commit_error is not None:
             raise commit_error
+
+    @contextlib.contextmanager
+    def _synchronous(self, con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """The connection as it is for a durable group; for the others switched to
+        `synchronous=NORMAL` (no fsync at COMMIT) until the group is done. SQLite takes
+        the setting only outside a transaction, hence around BEGIN … COMMIT."""
+        if self.durable:
+            yield con
+            return
+        (level,) = con.execute("PRAGMA synchronous").fetchone()
+        con.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield con
+        finally:
+            if con.in_transaction:  # an error before the COMMIT was reached
+                con.execute("ROLLBACK")
+            con.execute(f"PRAGMA synchronous={int(level)}")
 
     @contextlib.contextmanager
     def _member(self, con: sqlite3.Connection, errors: list) -> Iterator[None]:

@@ -105,6 +105,7 @@ class ThreadConnections:
         self.row_factory = row_factory
         self.writers = WriterQueue(path) if queue_writers else None
         self._group = GroupCommit(self.get, self._turn, self._mapped)
+        self._lazy_group = GroupCommit(self.get, self._turn, self._mapped, durable=False)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: dict[int, sqlite3.Connection] = {}
@@ -140,10 +141,14 @@ class ThreadConnections:
         with self._turn(), self._transaction() as con:
             yield con
 
-    def group_transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    def group_transaction(
+        self, durable: bool = True
+    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A write transaction that may share its COMMIT (and fsync) with other
-        threads' (`sync.group_commit`): for work that uses only the connection given."""
-        return self._group.transaction()
+        threads' (`sync.group_commit`): for work that uses only the connection given.
+        With `durable=False` the COMMIT does not wait for the disk: for bookkeeping a
+        power cut may lose (see `sync.group_commit`)."""
+        return (self._group if durable else self._lazy_group).transaction()
 
     def _turn(self) -> contextlib.AbstractContextManager:
         return self.writers.turn() if self.writers is not None else contextlib.nullcontext()

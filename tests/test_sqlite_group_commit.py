@@ -225,3 +225,60 @@ def test_a_grouped_write_inside_a_transaction_is_refused_not_stuck(path):
         con.execute("INSERT INTO notes VALUES ('after', 'x')")
     assert visible(path, "after")
     connections.close()
+
+
+def test_bookkeeping_groups_skip_the_fsync_and_every_durable_commit_keeps_it(path, monkeypatch):
+    """`durable=False` groups commit with synchronous=NORMAL (no fsync); durable groups
+    and later transactions of the same threads commit with FULL again, so a checkpoint
+    written without waiting for the disk never makes a note's commit skip the fsync."""
+    statements: dict[int, list[str]] = {}
+    real_connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        con = real_connect(*args, **kwargs)
+        log = statements.setdefault(id(con), [])
+        con.set_trace_callback(log.append)
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    connections = ThreadConnections(path, CRASH_SAFE, queue_writers=True)
+    lost: list[str] = []
+
+    def work(thread: int) -> None:
+        for n in range(20):
+            durable = n % 3 == 0
+            name = f"{'durable' if durable else 'lazy'}-{thread}-{n}"
+            with connections.group_transaction(durable=durable) as con:
+                con.execute(f"INSERT INTO notes VALUES ('{name}', 'x')")
+            if not visible(path, name):  # committed before the return, both kinds
+                lost.append(name)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert lost == []
+    commits = [commit for log in statements.values() for commit in _commits(log)]
+    assert len({name for names, _ in commits for name in names}) == 8 * 20
+    for names, level in commits:
+        kinds = {name.split("-")[0] for name in names}
+        assert kinds in ({"durable"}, {"lazy"}), names  # a group is of one kind
+        assert level == ("FULL" if kinds == {"durable"} else "NORMAL"), names
+    connections.close()
+
+
+def _commits(log: list[str]) -> list[tuple[list[str], str]]:
+    """Per COMMIT in one connection's statements: the rows it inserted and the
+    synchronous level in force."""
+    level, names, out = "FULL", [], []
+    for sql in log:
+        text = sql.strip()
+        if text.startswith("PRAGMA synchronous="):
+            level = {"NORMAL": "NORMAL", "1": "NORMAL"}.get(text.partition("=")[2], "FULL")
+        elif text.startswith("INSERT INTO notes"):
+            names.append(text.split("'")[1])
+        elif text == "COMMIT":
+            out.append((names, level))
+            names = []
+    return out

@@ -41,9 +41,16 @@ class Directory:
         """A write transaction: all or nothing, one writer at a time."""
         raise NotImplementedError
 
-    def grouped(self) -> AbstractContextManager[Any]:
+    def grouped(self, durable: bool = True) -> AbstractContextManager[Any]:
         """A write transaction that may share its commit with other threads' where the
-        backend gains from it (SQLite's fsync); otherwise a plain `transaction()`."""
+        backend gains from it (SQLite's fsync); otherwise a plain `transaction()`.
+
+        `durable=False` is for bookkeeping whose loss in a power cut the protocol
+        tolerates (a device's replication checkpoint): committed and visible to all at
+        once, but the commit does not wait for the disk; the backend's next durable
+        commit makes it durable too. Never for the logs, client data, or anything whose
+        id a lost commit would hand out again (a feed cursor: a device holding the lost
+        cursor's token would be sent from the new one's position)."""
         return self.transaction()
 
     def query(self, sql: str, params: tuple = ()) -> list:

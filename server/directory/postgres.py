@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 
 import psycopg
@@ -171,14 +171,24 @@ class PostgresDirectory(Directory):
         for ident in [i for i in self._open if i not in alive]:
             self._open.pop(ident).raw.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """A write transaction holding the directory's writer lock until it ends; the
         BEGIN and the lock go to the server in one round trip."""
+        return self._transaction(durable=True)
+
+    def grouped(self, durable: bool = True) -> AbstractContextManager[Connection]:
+        """PostgreSQL groups concurrent commits itself; `durable=False` commits this
+        transaction asynchronously (`synchronous_commit = off`: WAL order keeps it
+        behind every earlier commit, and the next synchronous commit flushes it)."""
+        return self._transaction(durable)
+
+    @contextmanager
+    def _transaction(self, durable: bool) -> Iterator[Connection]:
         con = self.connection()
         raw = con.raw
+        lazy = "" if durable else " SET LOCAL synchronous_commit TO off;"
         try:
-            raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            raw.execute(f"BEGIN;{lazy} SELECT pg_advisory_xact_lock({WRITER_LOCK})")
             try:
                 yield con
                 raw.execute("COMMIT")

@@ -36,11 +36,12 @@ class SQLiteDirectory(Directory):
         """A write transaction (BEGIN IMMEDIATE): all or nothing."""
         return self._connections.transaction()
 
-    def grouped(self):
+    def grouped(self, durable: bool = True):
         """A write transaction that may commit together with other threads' (one
-        fsync for several; `sync.group_commit`), all or nothing, durable on return.
+        fsync for several; `sync.group_commit`), all or nothing, durable on return
+        (with `durable=False`: committed, made durable by the next durable commit).
         Only for work done entirely through the connection it gives."""
-        return self._connections.group_transaction()
+        return self._connections.group_transaction(durable)
 
     def schema_version(self) -> int:
         return self.connection().execute("PRAGMA user_version").fetchone()[0]
