@@ -30,7 +30,7 @@ from pathlib import Path
 
 bind = os.environ.get("SOPU_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SOPU_WORKERS", "4"))
-worker_class = "gthread"
+worker_class = "server.gunicorn_worker.ThreadWorker"  # gthread, balanced: see there
 threads = int(os.environ.get("SOPU_THREADS", "32"))
 os.environ.setdefault("SOPU_LIVE_FEEDS_PER_WORKER", str(max(1, threads - 8)))
 timeout = 90  # a long poll lasts at most 60 s

@@ -6,7 +6,8 @@ Content-Security-Policy) and the app pulls everything with PouchDB into IndexedD
     .venv/bin/python scripts/bench_field_app.py            # 2,000 documents, a table
     .venv/bin/python scripts/bench_field_app.py --docs 500 --json
 
-Served by gunicorn as in production (`-w 4 -k gthread --threads 4`, TZ=Europe/Helsinki,
+Served by gunicorn as in production (`-w 4 -k server.gunicorn_worker.ThreadWorker
+--threads 4`, TZ=Europe/Helsinki,
 the browser in the same zone). The caseload: --cases cases (default 40) of a family,
 a case document, three visits and notes up to --docs in all; --today-cases of them
 (default 5) have a visit today. Timed from the tap on "enrol" (key generation, scrypt of

@@ -6,11 +6,12 @@
     .venv/bin/python scripts/bench_sync.py --sections pull,noop
     .venv/bin/python scripts/bench_sync.py --sections concurrent --devices 300 --workers 4
 
-Every server is `gunicorn -w 4 -k gthread --threads 4 'server.app:create_app()'` (or
---workers W, --threads T) on 127.0.0.1, configured with SOPU_* variables; every
-database is filled through the
-server's own write path (`Site.records.write`: validate, seal with the real case key,
-store, record the gateway's heads and document index). pouchdb-server (in memory,
+Every server is `gunicorn -w 4 -k server.gunicorn_worker.ThreadWorker --threads 4
+'server.app:create_app()'` (production's worker class: gthread with an accept gate and
+a keep-alive linger; or --workers W, --threads T) on 127.0.0.1, configured with SOPU_*
+variables; every database is filled through the server's own write path
+(`Site.records.write`: validate, seal with the real case key, store, record the
+gateway's heads and document index). pouchdb-server (in memory,
 127.0.0.1 only) comes from node_modules. The client is always the same unmodified
 PouchDB 9 (Node, leveldb), driven by scripts/bench_pouchdb.mjs, which times only the
 replication, with one batch size (--batch, 100 = PouchDB's default) throughout.
@@ -105,11 +106,12 @@ DRIVER = REPO_ROOT / "scripts" / "bench_pouchdb.mjs"
 HOST = "127.0.0.1"
 GUNICORN_WORKERS = 4
 GUNICORN_THREADS = 4
+WORKER_CLASS = "server.gunicorn_worker.ThreadWorker"  # production's (gunicorn.conf.py)
 
 
 def server_description() -> str:
     return (
-        f"gunicorn -w {GUNICORN_WORKERS} -k gthread --threads {GUNICORN_THREADS} "
+        f"gunicorn -w {GUNICORN_WORKERS} -k {WORKER_CLASS} --threads {GUNICORN_THREADS} "
         "'server.app:create_app()'"
     )
 
@@ -356,7 +358,7 @@ def gunicorn(
     log_path = workdir / f"gunicorn-{name}.log"
     command = [
         sys.executable, "-m", "gunicorn",
-        "-w", str(workers or GUNICORN_WORKERS), "-k", "gthread",
+        "-w", str(workers or GUNICORN_WORKERS), "-k", WORKER_CLASS,
         "--threads", str(threads or GUNICORN_THREADS),
         "-b", f"{HOST}:{port}", "--timeout", "120", "--log-level", "warning",
         "--error-logfile", str(log_path),
