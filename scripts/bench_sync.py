@@ -42,8 +42,10 @@ replication, with one batch size (--batch, 100 = PouchDB's default) throughout.
             requests of `/health` on a new connection as a sync takes (HTTP, gunicorn,
             Flask and this client, without the gateway). Then after another note all at
             once - the headline: p99 < 700 ms up to 100 devices, < 2 s up to 300, 0
-            errors; the CPU the server and this client used per sync, and per-endpoint
-            server times from gunicorn's access log.
+            errors; the CPU the server and this client used per sync, each gunicorn
+            worker's CPU in that round (an uneven split leaves a core idle: a worker's
+            Python runs on one core at a time), the share of the machine's CPU time
+            that was idle, and per-endpoint server times from gunicorn's access log.
 4. rss      PouchDB pulls 50 000 documents from a freshly started gunicorn; the peak
             RSS (VmHWM) of each worker process, read from /proc, must stay < 200 MB.
 6. live     (not in the default sections; `--sections live --live-devices 1000`) N
@@ -905,6 +907,14 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(idle, total) CPU ticks of the whole machine so far (/proc/stat; idle counts
+    iowait too): a share of idle ticks while every device syncs is time the cores
+    waited, for the disk or a lock, instead of working."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)
+
+
 def client_cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
@@ -985,8 +995,14 @@ def bench_concurrent(sizes: Sizes, batch: int, workdir: Path) -> dict:
         time.sleep(1.5)
         _, offset = server_times(access_log, offset)
         cpu_server, cpu_client = cpu_seconds(pids), client_cpu_seconds()
+        by_worker, ticks = {pid: cpu_seconds([pid]) for pid in pids}, machine_ticks()
         incremental = run_concurrently(syncs, batch)
         cpu_server, cpu_client = cpu_seconds(pids) - cpu_server, client_cpu_seconds() - cpu_client
+        idle, total = (after - before for after, before in zip(machine_ticks(), ticks, strict=True))
+        figures["concurrent_idle_pct"] = round(100 * idle / max(total, 1), 1)
+        figures["concurrent_server_cpu_ms_by_worker"] = sorted(
+            round((cpu_seconds([pid]) - cpu) * 1000) for pid, cpu in by_worker.items()
+        )
         figures.update(
             summarise(incremental, "concurrent", [sizes.conc_cases_per_worker] * devices_n)
         )
@@ -1148,7 +1164,10 @@ def live_feeds(bench: Bench, workdir: Path, devices: int) -> Iterator[Server]:
     command = [sys.executable, "-m", "server", "live-feeds", "--port", str(port)]
     command += ["--max-feeds", str(devices + 100)]
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=out)
+        # Its own process group, which `_stop` signals (it would miss one in ours).
+        proc = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=out, stderr=out, start_new_session=True
+        )
     url = f"http://{HOST}:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -1434,8 +1453,9 @@ def print_table(figures: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    global GUNICORN_WORKERS, GUNICORN_THREADS, POSTGRES_URL, LIVE_DEVICES
+    global GUNICORN_WORKERS, GUNICORN_THREADS, WORKER_CLASS, POSTGRES_URL, LIVE_DEVICES
     GUNICORN_WORKERS, GUNICORN_THREADS = args.workers, args.threads
+    WORKER_CLASS = args.worker_class
     POSTGRES_URL = args.postgres
     LIVE_DEVICES = args.live_devices or (30 if args.quick else LIVE_DEVICES)
     sizes = QUICK if args.quick else Sizes()
@@ -1496,6 +1516,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--threads", type=int, default=GUNICORN_THREADS, help="threads per gunicorn worker (4)"
+    )
+    parser.add_argument(
+        "--worker-class",
+        default=WORKER_CLASS,
+        help=f"gunicorn worker class (default {WORKER_CLASS}; gthread: gunicorn's own)",
     )
     parser.add_argument(
         "--live-devices", type=int, default=0, help="live devices (default 1000; 30 quick)"
