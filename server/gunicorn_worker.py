@@ -6,9 +6,10 @@
    arrives, queueing it for its threads. When the morning's devices connect within
    the same second, whichever worker is on a core at that moment takes most of them,
    and each of those connections brings the rest of its sync's requests to that same
-   worker. Measured with 100 devices on 4 workers: one worker did 510 ms of CPU, the
-   other three 70-230 ms; a worker's Python runs on one core at a time, so the tail
-   of the sync waited on that one process while the other core idled. Here a new
+   worker. `scripts/bench_sync.py --sections concurrent --worker-class gthread`: one
+   worker did 850 ms of the round's CPU, the other three 30-140 ms (2,030 against
+   260-640 ms with 300 devices); a worker's Python runs on one core at a time, so the
+   round's tail waited on that one process while the other core idled. Here a new
    connection waits in the kernel's queue until some worker has a free thread, so
    connections go to the workers that keep up. Nothing is refused: a waiting
    connection is accepted as soon as any worker finishes a request.
