@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -19,21 +20,27 @@ from sync.store.errors import InsufficientStorage
 
 
 class CountingConnections(ThreadConnections):
-    """Counts the COMMITs of every connection it opens."""
+    """Counts the COMMITs of every connection it opens, and keeps each connection's
+    statements in order (`statements`: one list per connection)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.commits = 0
+        self.statements: list[list[str]] = []
         self._count_lock = threading.Lock()
 
     def get(self) -> sqlite3.Connection:
         con = super().get()
         if not getattr(con, "_counted", False):
-            con.set_trace_callback(self._trace)
+            log: list[str] = []
+            with self._count_lock:
+                self.statements.append(log)
+            con.set_trace_callback(partial(self._trace, log))
             con._counted = True
         return con
 
-    def _trace(self, sql: str) -> None:
+    def _trace(self, log: list[str], sql: str) -> None:
+        log.append(sql)
         if sql.strip().upper() == "COMMIT":
             with self._count_lock:
                 self.commits += 1
@@ -63,12 +70,25 @@ class Connection(sqlite3.Connection):
     """sqlite3.Connection takes no new attributes; this one may be marked as counted."""
 
 
-def test_writers_arriving_during_a_transaction_commit_with_it(path, monkeypatch):
+def counted_connections(path, monkeypatch) -> CountingConnections:
     real_connect = sqlite3.connect
     monkeypatch.setattr(
         sqlite3, "connect", lambda *a, **k: real_connect(*a, factory=Connection, **k)
     )
-    connections = CountingConnections(path, CRASH_SAFE, queue_writers=True)
+    return CountingConnections(path, CRASH_SAFE, queue_writers=True)
+
+
+def in_threads(work, count: int) -> None:
+    """`work(0)` … `work(count - 1)`, each in its own thread, all at once."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
+def test_writers_arriving_during_a_transaction_commit_with_it(path, monkeypatch):
+    connections = counted_connections(path, monkeypatch)
     first_inside = threading.Event()
     seen_after_return: dict[str, bool] = {}
 
@@ -94,11 +114,7 @@ def test_writers_arriving_during_a_transaction_commit_with_it(path, monkeypatch)
 
 
 def test_many_threads_lose_nothing_and_share_commits(path, monkeypatch):
-    real_connect = sqlite3.connect
-    monkeypatch.setattr(
-        sqlite3, "connect", lambda *a, **k: real_connect(*a, factory=Connection, **k)
-    )
-    connections = CountingConnections(path, CRASH_SAFE, queue_writers=True)
+    connections = counted_connections(path, monkeypatch)
     missing: list[str] = []
 
     def work(thread: int) -> None:
@@ -109,11 +125,7 @@ def test_many_threads_lose_nothing_and_share_commits(path, monkeypatch):
             if not visible(path, name):
                 missing.append(name)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(work, 12)
     assert missing == []  # every acknowledged write was committed before the return
     (count,) = sqlite3.connect(path).execute("SELECT COUNT(*) FROM notes").fetchone()
     assert count == 12 * 25
@@ -231,17 +243,7 @@ def test_bookkeeping_groups_skip_the_fsync_and_every_durable_commit_keeps_it(pat
     """`durable=False` groups commit with synchronous=NORMAL (no fsync); durable groups
     and later transactions of the same threads commit with FULL again, so a checkpoint
     written without waiting for the disk never makes a note's commit skip the fsync."""
-    statements: dict[int, list[str]] = {}
-    real_connect = sqlite3.connect
-
-    def traced(*args, **kwargs):
-        con = real_connect(*args, **kwargs)
-        log = statements.setdefault(id(con), [])
-        con.set_trace_callback(log.append)
-        return con
-
-    monkeypatch.setattr(sqlite3, "connect", traced)
-    connections = ThreadConnections(path, CRASH_SAFE, queue_writers=True)
+    connections = counted_connections(path, monkeypatch)
     lost: list[str] = []
 
     def work(thread: int) -> None:
@@ -253,13 +255,9 @@ def test_bookkeeping_groups_skip_the_fsync_and_every_durable_commit_keeps_it(pat
             if not visible(path, name):  # committed before the return, both kinds
                 lost.append(name)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(work, 8)
     assert lost == []
-    commits = [commit for log in statements.values() for commit in _commits(log)]
+    commits = [commit for log in connections.statements for commit in _commits(log)]
     assert len({name for names, _ in commits for name in names}) == 8 * 20
     for names, level in commits:
         kinds = {name.split("-")[0] for name in names}
