@@ -994,15 +994,14 @@ def bench_concurrent(sizes: Sizes, batch: int, workdir: Path) -> dict:
         new_notes()
         time.sleep(1.5)
         _, offset = server_times(access_log, offset)
-        cpu_server, cpu_client = cpu_seconds(pids), client_cpu_seconds()
-        by_worker, ticks = {pid: cpu_seconds([pid]) for pid in pids}, machine_ticks()
+        by_worker, cpu_client = [cpu_seconds([pid]) for pid in pids], client_cpu_seconds()
+        ticks = machine_ticks()
         incremental = run_concurrently(syncs, batch)
-        cpu_server, cpu_client = cpu_seconds(pids) - cpu_server, client_cpu_seconds() - cpu_client
+        by_worker = [cpu_seconds([pid]) - cpu for pid, cpu in zip(pids, by_worker, strict=True)]
+        cpu_server, cpu_client = sum(by_worker), client_cpu_seconds() - cpu_client
         idle, total = (after - before for after, before in zip(machine_ticks(), ticks, strict=True))
         figures["concurrent_idle_pct"] = round(100 * idle / max(total, 1), 1)
-        figures["concurrent_server_cpu_ms_by_worker"] = sorted(
-            round((cpu_seconds([pid]) - cpu) * 1000) for pid, cpu in by_worker.items()
-        )
+        figures["concurrent_server_cpu_ms_by_worker"] = sorted(round(c * 1000) for c in by_worker)
         figures.update(
             summarise(incremental, "concurrent", [sizes.conc_cases_per_worker] * devices_n)
         )
