@@ -7,11 +7,11 @@ Content-Security-Policy) and the app pulls everything with PouchDB into IndexedD
     .venv/bin/python scripts/bench_field_app.py --docs 500 --json
 
 Served by gunicorn as in production (`-w 4 -k server.gunicorn_worker.ThreadWorker
---threads 4`, TZ=Europe/Helsinki,
-the browser in the same zone). The caseload: --cases cases (default 40) of a family,
-a case document, three visits and notes up to --docs in all; --today-cases of them
-(default 5) have a visit today. Timed from the tap on "enrol" (key generation, scrypt of
-the PIN, the enrolment) and from the first pulled change:
+--threads 4`, TZ=Europe/Helsinki, the browser in the same zone). The caseload: --cases
+cases (default 40) of a family, a case document, three visits and notes up to --docs in
+all; --today-cases of them (default 5) have a visit today. Timed from the tap on
+"enrol" (key generation, scrypt of the PIN, the enrolment) and from the first pulled
+change:
 
 - until today's visits are readable: the Today screen lists every visit of today,
   decrypted (the gateway sends the cases with visits today and tomorrow first);

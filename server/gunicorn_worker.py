@@ -18,7 +18,7 @@
    the connection's next request and serves it at once. A sync is six requests in a
    row on one connection; gthread hands the connection back to its main thread after
    each one (unregister, re-register, a wake-up through a pipe, a thread switch for
-   every request), which cost more CPU than Flask itself. A request that does not
+   every request). A request that does not
    come within `LINGER_S` is left to the main thread's poller as before.
 """
 
