@@ -1,23 +1,38 @@
-"""A lean HTTP/1.1 client for the benchmarks' simulated devices: one keep-alive
-`http.client` connection per node, JSON in and out.
+"""A lean HTTP/1.1 client for the benchmarks' simulated devices: asyncio streams, one
+keep-alive connection per node, JSON in and out; and `run`, the one event loop all
+devices share.
 
-Why not `requests`: the concurrent section runs 100-300 devices as threads on the same
-two cores as the server, and `requests` + urllib3 spent about 6-7 ms of CPU per sync
-(six requests) - as much as the server's own work - so the figure measured the client.
-A phone's client is not on the server's cores; this one costs about a third of that,
-so more of the cores go to the server being measured. The baseline and the syncs use
-the same client, so the same-run ratio stays fair.
+Why so lean: the concurrent section runs 100-300 devices on the same two cores as the
+server, so whatever a simulated device spends is taken from the server being measured.
+`requests` + urllib3 in a thread per device spent about 6-7 ms of CPU per sync (six
+requests), as much as the server's own work; `http.client` in a thread per device still
+spent 1.8-3 ms (its header parser is the `email` package's, and a hundred threads take
+turns at one interpreter lock). One event loop writing and parsing HTTP/1.1 directly
+spends about half as much again. A phone's client is not on the server's cores at all.
+The baseline and the syncs use the same client, so the same-run ratio stays fair.
 """
 
 from __future__ import annotations
 
-import http.client
+import asyncio
 import json
 import random
+from collections.abc import Coroutine
 from urllib.parse import urlencode, urlsplit
 
 #: What a connection the server closed while idle raises on the next request.
-STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+STALE = (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError)
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def run(coroutine: Coroutine):
+    """Run `coroutine` to its end on the benchmark's one event loop (connections outlive
+    a single call only within it, so every run shares it)."""
+    global _LOOP
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP.run_until_complete(coroutine)
 
 
 class HttpError(RuntimeError):
@@ -37,50 +52,93 @@ class LeanHttp:
         self.timeout = timeout
         self.retry_stale = retry_stale
         self.headers: dict[str, str] = {}
-        self.connections: dict[str, http.client.HTTPConnection] = {}
+        self.connections: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
 
     def close(self) -> None:
-        for connection in self.connections.values():
-            connection.close()
+        for _, writer in self.connections.values():
+            writer.close()
         self.connections.clear()
 
-    def get(self, path: str, params: dict | None = None, missing_ok: bool = False):
-        return self.request("GET", path, params=params, missing_ok=missing_ok)
+    async def get(self, path: str, params: dict | None = None, missing_ok: bool = False):
+        return await self.request("GET", path, params=params, missing_ok=missing_ok)
 
-    def post(self, path: str, body, params: dict | None = None):
-        return self.request("POST", path, params=params, body=body)
+    async def post(self, path: str, body, params: dict | None = None):
+        return await self.request("POST", path, params=params, body=body)
 
-    def put(self, path: str, body):
-        return self.request("PUT", path, body=body)
+    async def put(self, path: str, body):
+        return await self.request("PUT", path, body=body)
 
-    def request(self, method, path, params=None, body=None, missing_ok=False):
+    async def request(self, method, path, params=None, body=None, missing_ok=False):
         """The answer's JSON (None for a 404 when `missing_ok`); HttpError for others."""
         target = f"{path}?{urlencode(params)}" if params else path
-        payload = None if body is None else json.dumps(body).encode()
-        headers = dict(self.headers)
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
+        payload = b"" if body is None else json.dumps(body).encode()
         node = random.choice(self.nodes) if len(self.nodes) > 1 else self.nodes[0]
-        status, data = self._send(node, method, target, payload, headers)
+        message = self._message(node, method, target, payload, body is not None)
+        async with asyncio.timeout(self.timeout):
+            status, data = await self._send(node, message)
         if status == 404 and missing_ok:
             return None
         if status >= 400:
             raise HttpError(f"HTTP {status} {method} {path}: {data[:300]!r}")
         return json.loads(data)
 
-    def _send(self, node, method, target, payload, headers) -> tuple[int, bytes]:
+    def _message(self, node: str, method: str, target: str, payload: bytes, has_body: bool):
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {node}"]
+        lines += [f"{name}: {value}" for name, value in self.headers.items()]
+        if has_body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+    async def _send(self, node: str, message: bytes) -> tuple[int, bytes]:
         for attempt in (0, 1):
             connection = self.connections.get(node)
             if connection is None:
-                connection = http.client.HTTPConnection(node, timeout=self.timeout)
+                host, _, port = node.rpartition(":")
+                connection = await asyncio.open_connection(host, int(port))
                 self.connections[node] = connection
+            reader, writer = connection
             try:
-                connection.request(method, target, body=payload, headers=headers)
-                response = connection.getresponse()
-                return response.status, response.read()
+                writer.write(message)
+                status, data, keep = await read_response(reader)
             except STALE:
-                connection.close()
+                writer.close()
                 del self.connections[node]
                 if attempt or not self.retry_stale:
                     raise
+                continue
+            if not keep:
+                writer.close()
+                del self.connections[node]
+            return status, data
         raise AssertionError("unreachable")
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, whether the connection stays open) of one HTTP/1.1 answer, with a
+    Content-Length, chunked, or ended by the server closing the connection."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    keep = headers.get("connection", "").lower() != "close"
+    if status in (204, 304):
+        return status, b"", keep
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"])), keep
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        return status, await _chunks(reader), keep
+    return status, await reader.read(), False
+
+
+async def _chunks(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            while await reader.readuntil(b"\r\n") != b"\r\n":
+                pass  # trailers: none is used
+            return bytes(body)
+        body += (await reader.readexactly(size + 2))[:-2]

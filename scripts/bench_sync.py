@@ -74,6 +74,7 @@ With --json the last line of output is one JSON object with every figure.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import math
@@ -96,6 +97,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import requests  # noqa: E402
 from bench_http import LeanHttp  # noqa: E402
+from bench_http import run as run_devices  # noqa: E402
 
 from server.app import open_site  # noqa: E402
 from server.config import Config  # noqa: E402
@@ -729,6 +731,9 @@ class DeviceSync:
     of the revisions it holds), write the checkpoint. Push side: the received documents
     show up in the device's own changes feed, so PouchDB asks the gateway's
     `_revs_diff` about them (nothing may come back missing).
+
+    The devices are coroutines on one event loop (`bench_http`): cheap on the cores the
+    server shares with them.
     """
 
     REPLICATION_ID = "bench-pull"
@@ -738,74 +743,78 @@ class DeviceSync:
         self.bases = [url.partition("/sync/")[0] for url in urls]
         self.db_path = "/sync/" + urls[0].partition("/sync/")[2]
         self.token = token
-        self.http = self._client()
         self.held: set[tuple[str, str]] = set()
 
     def _client(self) -> LeanHttp:
-        """A fresh client: a device waking up opens a new connection (the server has
-        long closed the last one: gunicorn keeps idle connections 2 s); within the sync
-        it keeps it. With several nodes a connection can go stale while the device
-        talks to the other node: that request is sent once more (safe: the sync only
-        reads and writes its own checkpoint)."""
+        """A fresh client for each sync: a device waking up opens a new connection, keeps
+        it through the sync and drops it when done. With several nodes a connection can
+        go stale while the device talks to the other node: that request is sent once
+        more (safe: the sync only reads and writes its own checkpoint)."""
         return LeanHttp(self.bases, HTTP_TIMEOUT, retry_stale=len(self.bases) > 1)
 
-    def floor(self, requests_per_sync: int) -> tuple[float, int, list[str]]:
+    async def floor(self, requests_per_sync: int) -> tuple[float, int, list[str]]:
         """The same-run baseline: what a sync would cost if the gateway did nothing - a
         new connection and `requests_per_sync` requests of `/health`, one after another."""
         errors: list[str] = []
-        self.http.close()
-        self.http = self._client()
+        http = self._client()
         started = time.perf_counter()
         try:
             for _ in range(requests_per_sync):
-                self.http.get("/health")
+                await http.get("/health")
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+        finally:
+            http.close()
         return time.perf_counter() - started, 0, errors
 
-    def sync(
+    async def sync(
         self, batch: int, max_rounds: int = 50, label: str = ""
     ) -> tuple[float, int, list[str]]:
         """One sync until caught up: (seconds, documents received, errors)."""
         errors: list[str] = []
-        received = 0
-        self.http.close()
-        self.http = self._client()
-        self.http.headers["Authorization"] = f"Bearer {self.token}"
+        http = self._client()
+        http.headers["Authorization"] = f"Bearer {self.token}"
         if label:  # names the sync's requests in gunicorn's access log
-            self.http.headers["X-Bench-Sync"] = label
-        db = self.db_path
+            http.headers["X-Bench-Sync"] = label
         started = time.perf_counter()
         try:
-            local = f"{db}/_local/{self.REPLICATION_ID}"
-            checkpoint = self.http.get(local, missing_ok=True)
-            since = 0 if checkpoint is None else checkpoint["last_seq"]
-            for _ in range(max_rounds):
-                params = {"style": "all_docs", "since": since, "limit": batch}
-                changes = self.http.get(f"{db}/_changes", params=params)
-                rows = changes["results"]
-                if not rows:
-                    break
-                wanted = [
-                    {"id": r["id"], "rev": c["rev"]}
-                    for r in rows
-                    for c in r["changes"]
-                    if (r["id"], c["rev"]) not in self.held
-                ]
-                if wanted:
-                    received += self._fetch(db, wanted, errors)
-                since = changes["last_seq"]
-                self.http.put(local, {"last_seq": since})
-            else:
-                errors.append("did not catch up")
+            received = await self._pull(http, batch, max_rounds, errors)
         except Exception as exc:  # every failure is a counted error
             errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+            received = 0
+        finally:
+            http.close()
         return time.perf_counter() - started, received, errors
 
-    def _fetch(self, db: str, wanted: list[dict], errors: list[str]) -> int:
+    async def _pull(self, http: LeanHttp, batch: int, max_rounds: int, errors: list) -> int:
+        db = self.db_path
+        local = f"{db}/_local/{self.REPLICATION_ID}"
+        checkpoint = await http.get(local, missing_ok=True)
+        since = 0 if checkpoint is None else checkpoint["last_seq"]
+        received = 0
+        for _ in range(max_rounds):
+            params = {"style": "all_docs", "since": since, "limit": batch}
+            changes = await http.get(f"{db}/_changes", params=params)
+            rows = changes["results"]
+            if not rows:
+                return received
+            wanted = [
+                {"id": r["id"], "rev": c["rev"]}
+                for r in rows
+                for c in r["changes"]
+                if (r["id"], c["rev"]) not in self.held
+            ]
+            if wanted:
+                received += await self._fetch(http, db, wanted, errors)
+            since = changes["last_seq"]
+            await http.put(local, {"last_seq": since})
+        errors.append("did not catch up")
+        return received
+
+    async def _fetch(self, http: LeanHttp, db: str, wanted: list[dict], errors: list) -> int:
         """`_bulk_get` what the device lacks, then `_revs_diff` what it received (the
         push side of PouchDB.sync asks about them); the count received."""
-        reply = self.http.post(f"{db}/_bulk_get", {"docs": wanted}, params={"revs": "true"})
+        reply = await http.post(f"{db}/_bulk_get", {"docs": wanted}, params={"revs": "true"})
         got = [d["ok"] for r in reply["results"] for d in r["docs"] if "ok" in d]
         if len(got) != len(wanted):
             errors.append(f"bulk_get: {len(got)} of {len(wanted)}")
@@ -813,7 +822,7 @@ class DeviceSync:
         revs: dict[str, list[str]] = {}
         for doc in got:
             revs.setdefault(doc["_id"], []).append(doc["_rev"])
-        missing = self.http.post(f"{db}/_revs_diff", revs)
+        missing = await http.post(f"{db}/_revs_diff", revs)
         if missing:
             errors.append(f"revs_diff: {len(missing)} received docs 'missing'")
         return len(got)
@@ -822,22 +831,13 @@ class DeviceSync:
 def run_concurrently(
     syncs: list[DeviceSync], batch: int, floor: int = 0
 ) -> list[tuple[float, int, list[str]]]:
-    """Every device syncs at the same moment (with `floor`, does the baseline instead)."""
-    results: list = [None] * len(syncs)
-    barrier = threading.Barrier(len(syncs))
+    """Every device syncs at the same moment (with `floor`, does the baseline instead):
+    all start on the event loop at once; each sync's time runs from its own start."""
 
-    def run(index: int) -> None:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=60)
-        sync = syncs[index]
-        results[index] = sync.floor(floor) if floor else sync.sync(batch)
+    async def everyone() -> list:
+        return await asyncio.gather(*(s.floor(floor) if floor else s.sync(batch) for s in syncs))
 
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(syncs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    return [r or (300.0, 0, ["thread did not finish"]) for r in results]
+    return run_devices(everyone())
 
 
 def summarise(results: list, prefix: str, expected_per_device: list[int]) -> dict:
@@ -964,7 +964,7 @@ def bench_concurrent(sizes: Sizes, batch: int, workdir: Path) -> dict:
         new_notes()
         time.sleep(1.5)
         _, offset = server_times(access_log, offset)
-        alone = [sync.sync(batch, label=f"alone-{n}") for n, sync in enumerate(syncs)]
+        alone = [run_devices(sync.sync(batch, label=f"alone-{n}")) for n, sync in enumerate(syncs)]
         alone_s = [r[0] for r in alone]
         time.sleep(1.5)
         per_sync = sync_server_ms(access_log, offset)
