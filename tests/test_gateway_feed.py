@@ -92,6 +92,22 @@ def test_noop_sync_returns_the_same_token_and_writes_nothing(org):
     assert org.site.directory.one("SELECT COUNT(*) AS n FROM sync_cursors")["n"] == cursors
 
 
+def test_a_token_from_before_cursor_nonces_still_resumes_where_it_was(org):
+    """Phones in the field hold tokens written before cursors had nonces (`<id>-<n>`);
+    their rows have none. Such a token resumes from its own position: no resync, and
+    a note written since is the only result."""
+    case = org.case("c", "aino")
+    tokens = tokens_for(org)
+    cursor_id, n, _nonce = feed(org, tokens)["last_seq"].split("-")
+    with org.site.directory.transaction() as con:
+        con.execute("UPDATE sync_cursors SET nonce = NULL WHERE id = ?", (int(cursor_id),))
+    legacy = f"{cursor_id}-{n}"
+    assert feed(org, tokens, since=legacy) == {"results": [], "last_seq": legacy}
+    note = note_doc(random.Random(2), case, org.workers["aino"])
+    org.site.records.write(case, [note])
+    assert [r["id"] for r in feed(org, tokens, since=legacy)["results"]] == [note["_id"]]
+
+
 def test_malformed_since_is_a_clear_400(org):
     tokens = tokens_for(org)
     response = org.app.test_client().get(

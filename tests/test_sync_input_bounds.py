@@ -199,6 +199,9 @@ QUERIES = [
     ("_changes", {"since": "-1-1"}),
     ("_changes", {"since": "1.5"}),
     ("_changes", {"since": HUGE}),
+    ("_changes", {"since": "1-1-" + "g" * 16}),  # a nonce is 16 hex digits
+    ("_changes", {"since": "1-1-abc"}),
+    ("_changes", {"since": "1-1-" + "a" * 16 + "-1"}),
     ("_bulk_get", {"revs": HUGE}),
     ("DOC", {"open_revs": json.dumps([f"{HUGE}-abc"])}),
     ("DOC", {"open_revs": json.dumps([REV] * 1001)}),

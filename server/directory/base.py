@@ -46,11 +46,11 @@ class Directory:
         backend gains from it (SQLite's fsync); otherwise a plain `transaction()`.
 
         `durable=False` is for bookkeeping whose loss in a power cut the protocol
-        tolerates (a device's replication checkpoint): committed and visible to all at
-        once, but the commit does not wait for the disk; the backend's next durable
-        commit makes it durable too. Never for the logs, client data, or anything whose
-        id a lost commit would hand out again (a feed cursor: a device holding the lost
-        cursor's token would be sent from the new one's position)."""
+        tolerates (a device's replication checkpoint, a feed cursor): committed and
+        visible to all at once, but the commit does not wait for the disk; the
+        backend's next durable commit makes it durable too. Never for the logs or
+        client data. An id a lost commit hands out again must not be taken for the
+        lost row's (a feed cursor's token carries a nonce of its row for that)."""
         return self.transaction()
 
     def query(self, sql: str, params: tuple = ()) -> list:

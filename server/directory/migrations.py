@@ -285,4 +285,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE store_seqs (case_id TEXT PRIMARY KEY, seq TEXT NOT NULL);
     """,
+    # 15: a random nonce of each feed cursor, in its tokens: cursors are committed
+    # without waiting for the disk, and a cursor lost in a power cut has its id handed
+    # out again (server/gateway/feed.py); rows from before have none
+    """
+    ALTER TABLE sync_cursors ADD COLUMN nonce TEXT;
+    """,
 ]

@@ -193,4 +193,8 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE store_seqs (case_id TEXT PRIMARY KEY, seq TEXT NOT NULL);
     """,
+    # 3 (SQLite 15): a random nonce of each feed cursor, in its tokens (see there)
+    """
+    ALTER TABLE sync_cursors ADD COLUMN nonce TEXT;
+    """,
 ]

@@ -6,15 +6,26 @@ which every change is covered (`g`, see `directory.counter`), the same for keyri
 (`kg`), and cases whose delivery was cut short by `limit` (`pending`).
 
 A response stores one cursor row: the state it started from and one step per result.
-The token `"<cursor>-<n>"` is the state after the first n results, so every result's
-`seq` is a valid `since` (PouchDB checkpoints mid-batch) and the last one is the
-response's `last_seq`. A no-op sync reads a handful of indexed rows and writes nothing:
-its cost does not grow with the caseload or with the rest of the system.
+The token `"<cursor>-<n>-<nonce>"` is the state after the first n results, so every
+result's `seq` is a valid `since` (PouchDB checkpoints mid-batch) and the last one is
+the response's `last_seq`.
+
+Cursor rows are bookkeeping: they are committed without waiting for the disk
+(`Directory.grouped(durable=False)`), so a power cut may lose the newest, and the
+database then hands their ids out again. The row's random nonce, in the token, is what
+tells the lost cursor from the new one with its id: a token whose nonce does not match
+starts over from the beginning (cheap: the device's revs_diff leaves out what it
+holds), never from the new cursor's position. Tokens written before nonces existed
+(`"<cursor>-<n>"`) still resolve to their rows, which have none.
+
+A no-op sync reads a handful of indexed rows and writes nothing: its cost does not
+grow with the caseload or with the rest of the system.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -23,6 +34,15 @@ from ..errors import InvalidInput
 from .heads import Heads
 
 KEEP_CURSORS = 200  # per device; an older token falls back to a full (cheap) resync
+NONCE_BYTES = 8  # 16 hex digits in the token
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A stored cursor row's id and nonce: what its tokens name."""
+
+    id: int
+    nonce: str
 
 
 @dataclass
@@ -76,13 +96,15 @@ class Cursors:
         """The state a `since` token names (0/None/unknown-old → the beginning)."""
         if since in (None, 0, "0", ""):
             return State()
-        cursor_id, n = _parse(since)
+        cursor_id, n, nonce = _parse(since)
         row = self.directory.one(
-            "SELECT base, steps, final FROM sync_cursors WHERE id = ? AND device_id = ?",
+            "SELECT base, steps, final, nonce FROM sync_cursors WHERE id = ? AND device_id = ?",
             (cursor_id, device_id),
         )
-        if row is None:
-            return State()  # pruned or foreign: start over; revs_diff keeps it cheap
+        if row is None or row["nonce"] != nonce:
+            # pruned, foreign, or lost in a power cut (its id since reused): start over;
+            # the device's revs_diff keeps that cheap
+            return State()
         steps = json.loads(row["steps"])
         if n >= len(steps):
             return State.from_json(json.loads(row["final"]))
@@ -94,38 +116,47 @@ class Cursors:
         # The last case touched may be cut short; the others changed after `g` anyway.
         return replace(state, pending=sorted(set(state.pending) | touched))
 
-    def save(self, device_id: str, base: State, steps: list[list], final: State) -> int:
+    def save(self, device_id: str, base: State, steps: list[list], final: State) -> Cursor:
         """Store a response: `steps[i]` are the steps of result i (committed with
-        other requests' small writes: `Directory.grouped`)."""
-        with self.directory.grouped() as con:
+        other requests' small writes, without waiting for the disk: see the module)."""
+        nonce = secrets.token_hex(NONCE_BYTES)
+        with self.directory.grouped(durable=False) as con:
             (cursor_id,) = con.execute(
-                "INSERT INTO sync_cursors (device_id, created_at, base, steps, final)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO sync_cursors (device_id, created_at, base, steps, final, nonce)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     device_id,
                     utcnow(),
                     json.dumps(base.to_json()),
                     json.dumps(steps),
                     json.dumps(final.to_json()),
+                    nonce,
                 ),
             ).fetchone()
             con.execute(
                 "DELETE FROM sync_cursors WHERE device_id = ? AND id <= ?",
                 (device_id, cursor_id - KEEP_CURSORS),
             )
-            return cursor_id
+            return Cursor(cursor_id, nonce)
 
 
-def token(cursor_id: int, n: int) -> str:
-    return f"{cursor_id}-{n}"
+def token(cursor: Cursor, n: int) -> str:
+    return f"{cursor.id}-{n}-{cursor.nonce}"
 
 
-def _parse(since: object) -> tuple[int, int]:
+def _parse(since: object) -> tuple[int, int, str | None]:
+    """(cursor id, n, nonce) of a token; the nonce is None in a token from before
+    nonces (`"<cursor>-<n>"`)."""
     text = str(since)
-    head, sep, tail = text.partition("-")
-    if not sep or not head.isdigit() or not tail.isdigit():
+    parts = text.split("-")
+    numbers_ok = len(parts) in (2, 3) and parts[0].isdigit() and parts[1].isdigit()
+    if not numbers_ok or (len(parts) == 3 and not _is_nonce(parts[2])):
         raise InvalidInput(f"malformed since value {text!r}: use 0 or a last_seq from this feed")
-    return int(head), int(tail)
+    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else None
+
+
+def _is_nonce(text: str) -> bool:
+    return len(text) == 2 * NONCE_BYTES and all(c in "0123456789abcdef" for c in text)
 
 
 def plan(state: State, assigned: list[str], heads: Heads, today: date | None = None) -> Plan:

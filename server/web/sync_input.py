@@ -34,7 +34,8 @@ FEEDS = ("normal", "longpoll", "continuous", "eventsource")
 STYLES = ("main_only", "all_docs")
 FLAGS = {"true": True, "1": True, "false": False, "0": False}
 _DIGITS = re.compile(r"[0-9]{1,12}")
-_SINCE = re.compile(r"[0-9]{1,18}-[0-9]{1,9}")  # what `feed.token` writes
+# What `feed.token` writes (tokens from before nonces have none).
+_SINCE = re.compile(r"[0-9]{1,18}-[0-9]{1,9}(?:-[0-9a-f]{16})?")
 
 
 @dataclass(frozen=True)
