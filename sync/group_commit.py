@@ -10,9 +10,11 @@ thread, on the leader's connection, one at a time), and commits them all with on
 fsync. Leadership then passes to the next writer waiting.
 
 Nothing is acknowledged before it is durable: every member waits for the COMMIT and
-fails with it. A member whose own work raises is rolled back to its savepoint alone
-and gets its own error; the others are unaffected. If SQLite rolled the whole
-transaction back (a full disk does), every member of the group gets the error.
+fails with it, or with the leader if something unexpected stops the leader before it
+(the group's transaction is then rolled back). A member whose own work raises is
+rolled back to its savepoint alone and gets its own error; the others are unaffected.
+If SQLite rolled the whole transaction back (a full disk does), every member of the
+group gets the error.
 
 Only for work that touches nothing but the connection it is given: a member's reads
 through another connection would not see the group's uncommitted writes.
@@ -114,6 +116,10 @@ class GroupCommit:
                         break
                     served.append(follower)
                 commit_error = self._commit(con)
+        except BaseException as exc:  # unexpected, before the COMMIT: nobody's work stays
+            if commit_error is None:
+                commit_error = _leader_stopped(exc)
+            raise
         finally:
             self._hand_over(served, commit_error)
         if own_error is not None:
@@ -127,15 +133,17 @@ class GroupCommit:
         `synchronous=NORMAL` (no fsync at COMMIT) until the group is done. SQLite takes
         the setting only outside a transaction, hence around BEGIN … COMMIT."""
         if self.durable:
-            yield con
+            try:
+                yield con
+            finally:
+                _roll_back_unfinished(con)
             return
         (level,) = con.execute("PRAGMA synchronous").fetchone()
         con.execute("PRAGMA synchronous=NORMAL")
         try:
             yield con
         finally:
-            if con.in_transaction:  # an error before the COMMIT was reached
-                con.execute("ROLLBACK")
+            _roll_back_unfinished(con)
             con.execute(f"PRAGMA synchronous={int(level)}")
 
     @contextlib.contextmanager
@@ -213,6 +221,21 @@ class GroupCommit:
             raise errors[0]
         if member.commit_error is not None:
             raise member.commit_error
+
+
+def _leader_stopped(exc: BaseException) -> BaseException:
+    """What the followers of a leader that stopped before the COMMIT are told (each
+    raises it in its own thread; the leader raises `exc` itself)."""
+    error = RuntimeError(f"the group's leader stopped before its commit ({type(exc).__name__})")
+    error.__cause__ = exc
+    return error
+
+
+def _roll_back_unfinished(con: sqlite3.Connection) -> None:
+    """After an error before the COMMIT was reached, the group's transaction is undone
+    (the connection is the leader thread's: its next write must start afresh)."""
+    if con.in_transaction:
+        con.execute("ROLLBACK")
 
 
 def _roll_back_member(con: sqlite3.Connection) -> None:

@@ -185,6 +185,64 @@ def test_a_member_that_fails_is_undone_alone(path):
     connections.close()
 
 
+def test_a_leader_failing_before_its_commit_acknowledges_no_follower(path, monkeypatch):
+    """Something unexpected stops the leader after a follower's work ran on its
+    connection and before the COMMIT (here: the hand-over of the next follower). The
+    follower is told it failed, nothing of the group is stored, and the leader's
+    connection is not left inside the transaction: its thread's next write goes
+    through."""
+    connections = ThreadConnections(path, CRASH_SAFE, queue_writers=True)
+    group = connections._group
+    real_next = group._next_follower
+    calls = {"n": 0}
+
+    def next_then_fail(con):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the follower ran; the leader looks for another
+            raise RuntimeError("the leader's thread was stopped")
+        return real_next(con)
+
+    monkeypatch.setattr(group, "_next_follower", next_then_fail)
+    inside = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def leader() -> None:
+        try:
+            with connections.group_transaction() as con:
+                con.execute("INSERT INTO notes VALUES ('leader', 'x')")
+                inside.set()
+                time.sleep(0.3)
+        except RuntimeError as exc:
+            outcome["leader"] = str(exc)
+        with connections.group_transaction() as con:
+            con.execute("INSERT INTO notes VALUES ('after', 'x')")
+        outcome["after"] = "ok"
+
+    def follower() -> None:
+        try:
+            with connections.group_transaction() as con:
+                con.execute("INSERT INTO notes VALUES ('follower', 'x')")
+            outcome["follower"] = "acknowledged"
+        except RuntimeError as exc:
+            outcome["follower"] = str(exc)
+
+    first = threading.Thread(target=leader)
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=follower)
+    second.start()
+    for thread in (first, second):
+        thread.join(30)
+    assert outcome == {
+        "leader": "the leader's thread was stopped",
+        "follower": "the group's leader stopped before its commit (RuntimeError)",
+        "after": "ok",
+    }
+    assert not visible(path, "leader") and not visible(path, "follower")
+    assert visible(path, "after")
+    connections.close()
+
+
 def test_a_full_disk_is_never_acknowledged(path):
     """A write that fills the disk fails with InsufficientStorage; whatever SQLite
     then rolls back, no writer is told its write is stored when it is not."""
