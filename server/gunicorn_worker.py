@@ -18,8 +18,11 @@
    the connection's next request and serves it at once. A sync is six requests in a
    row on one connection; gthread hands the connection back to its main thread after
    each one (unregister, re-register, a wake-up through a pipe, a thread switch for
-   every request). A request that does not
-   come within `LINGER_S` is left to the main thread's poller as before.
+   every request). A request that does not come within `LINGER_S` is left to the main
+   thread's poller as before. The wait costs a thread, not CPU (the thread sleeps in
+   `poll`); 10 ms catches the next request of a device (or of the TLS proxy's kept-alive
+   upstream connection) that is itself busy with many others, which 2 ms often did not
+   when 100 devices synced at once (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import select
 from gunicorn.workers import gthread
 
 #: How long a thread waits for the next request on the connection it just answered.
-LINGER_S = 0.002
+LINGER_S = 0.010
 
 
 class ThreadWorker(gthread.ThreadWorker):
