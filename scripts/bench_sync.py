@@ -32,7 +32,8 @@ replication, with one batch size (--batch, 100 = PouchDB's default) throughout.
             ratio grown / control (same moments, so other load on the machine cancels)
             <= 1.3; grown-after / grown-before is reported too.
 3. concurrent  100 enrolled devices (--devices N; 4 per worker, 4 cases each), one
-            Python thread each, sync at the same moment over a new connection:
+            coroutine each on one event loop, sync at the same moment over a new
+            connection:
             checkpoint read, `_changes`, `_bulk_get` of what the device lacks,
             `_revs_diff` of what it received (the push side of PouchDB.sync), checkpoint
             write, until caught up. First every device's initial sync (reported), then
