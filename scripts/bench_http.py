@@ -8,8 +8,9 @@ server, so whatever a simulated device spends is taken from the server being mea
 requests), as much as the server's own work; `http.client` in a thread per device still
 spent 1.8-3 ms (its header parser is the `email` package's, and a hundred threads take
 turns at one interpreter lock). One event loop writing and parsing HTTP/1.1 directly
-spends about half as much again. A phone's client is not on the server's cores at all.
-The baseline and the syncs use the same client, so the same-run ratio stays fair.
+spends about half of that (1.0-1.8 ms). A phone's client is not on the server's cores
+at all. The baseline and the syncs use the same client, so the same-run ratio stays
+fair.
 """
 
 from __future__ import annotations
