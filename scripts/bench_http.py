@@ -1,6 +1,5 @@
 """A lean HTTP/1.1 client for the benchmarks' simulated devices: asyncio streams, one
-keep-alive connection per node, JSON in and out; and `run`, the one event loop all
-devices share.
+keep-alive connection per node, JSON in and out (run the devices with `asyncio.run`).
 
 Why so lean: the concurrent section runs 100-300 devices on the same two cores as the
 server, so whatever a simulated device spends is taken from the server being measured.
@@ -18,22 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Coroutine
 from urllib.parse import urlencode, urlsplit
 
 #: What a connection the server closed while idle raises on the next request.
 STALE = (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError)
-
-_LOOP: asyncio.AbstractEventLoop | None = None
-
-
-def run(coroutine: Coroutine):
-    """Run `coroutine` to its end on the benchmark's one event loop (connections outlive
-    a single call only within it, so every run shares it)."""
-    global _LOOP
-    if _LOOP is None or _LOOP.is_closed():
-        _LOOP = asyncio.new_event_loop()
-    return _LOOP.run_until_complete(coroutine)
 
 
 class HttpError(RuntimeError):
@@ -115,8 +102,9 @@ class LeanHttp:
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """(status, body, whether the connection stays open) of one HTTP/1.1 answer, with a
-    Content-Length, chunked, or ended by the server closing the connection."""
+    """(status, body, whether the connection stays open) of one HTTP/1.1 answer. Every
+    answer the devices ask for carries a Content-Length (Flask's JSON answers; the
+    streamed live feeds are not asked for), so one without is an error, not a wait."""
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
     status = int(status_line.split(" ", 2)[1])
@@ -124,22 +112,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    keep = headers.get("connection", "").lower() != "close"
-    if status in (204, 304):
-        return status, b"", keep
-    if "content-length" in headers:
-        return status, await reader.readexactly(int(headers["content-length"])), keep
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        return status, await _chunks(reader), keep
-    return status, await reader.read(), False
-
-
-async def _chunks(reader: asyncio.StreamReader) -> bytes:
-    body = bytearray()
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass  # trailers: none is used
-            return bytes(body)
-        body += (await reader.readexactly(size + 2))[:-2]
+    if "content-length" not in headers:
+        raise HttpError(f"HTTP {status} without a Content-Length: {head[:300]!r}")
+    body = await reader.readexactly(int(headers["content-length"]))
+    return status, body, headers.get("connection", "").lower() != "close"

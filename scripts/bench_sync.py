@@ -98,7 +98,6 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import requests  # noqa: E402
 from bench_http import LeanHttp  # noqa: E402
-from bench_http import run as run_devices  # noqa: E402
 
 from server.app import open_site  # noqa: E402
 from server.config import Config  # noqa: E402
@@ -733,8 +732,8 @@ class DeviceSync:
     show up in the device's own changes feed, so PouchDB asks the gateway's
     `_revs_diff` about them (nothing may come back missing).
 
-    The devices are coroutines on one event loop (`bench_http`): cheap on the cores the
-    server shares with them.
+    The devices are coroutines on one event loop (`bench_http`'s client): cheap on the
+    cores the server shares with them.
     """
 
     REPLICATION_ID = "bench-pull"
@@ -838,7 +837,7 @@ def run_concurrently(
     async def everyone() -> list:
         return await asyncio.gather(*(s.floor(floor) if floor else s.sync(batch) for s in syncs))
 
-    return run_devices(everyone())
+    return asyncio.run(everyone())
 
 
 def summarise(results: list, prefix: str, expected_per_device: list[int]) -> dict:
@@ -965,7 +964,7 @@ def bench_concurrent(sizes: Sizes, batch: int, workdir: Path) -> dict:
         new_notes()
         time.sleep(1.5)
         _, offset = server_times(access_log, offset)
-        alone = [run_devices(sync.sync(batch, label=f"alone-{n}")) for n, sync in enumerate(syncs)]
+        alone = [asyncio.run(sync.sync(batch, label=f"alone-{n}")) for n, sync in enumerate(syncs)]
         alone_s = [r[0] for r in alone]
         time.sleep(1.5)
         per_sync = sync_server_ms(access_log, offset)
