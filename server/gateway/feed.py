@@ -25,6 +25,7 @@ grow with the caseload or with the rest of the system.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -35,6 +36,8 @@ from .heads import Heads
 
 KEEP_CURSORS = 200  # per device; an older token falls back to a full (cheap) resync
 NONCE_BYTES = 8  # 16 hex digits in the token
+#: What `token` writes: cursor id, n and (not in tokens from before nonces) the nonce.
+TOKEN = re.compile(rf"([0-9]{{1,18}})-([0-9]{{1,9}})(?:-([0-9a-f]{{{2 * NONCE_BYTES}}}))?")
 
 
 @dataclass(frozen=True)
@@ -148,15 +151,10 @@ def _parse(since: object) -> tuple[int, int, str | None]:
     """(cursor id, n, nonce) of a token; the nonce is None in a token from before
     nonces (`"<cursor>-<n>"`)."""
     text = str(since)
-    parts = text.split("-")
-    numbers_ok = len(parts) in (2, 3) and parts[0].isdigit() and parts[1].isdigit()
-    if not numbers_ok or (len(parts) == 3 and not _is_nonce(parts[2])):
+    match = TOKEN.fullmatch(text)
+    if match is None:
         raise InvalidInput(f"malformed since value {text!r}: use 0 or a last_seq from this feed")
-    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else None
-
-
-def _is_nonce(text: str) -> bool:
-    return len(text) == 2 * NONCE_BYTES and all(c in "0123456789abcdef" for c in text)
+    return int(match[1]), int(match[2]), match[3]
 
 
 def plan(state: State, assigned: list[str], heads: Heads, today: date | None = None) -> Plan:

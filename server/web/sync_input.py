@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import InvalidInput, InvalidQuery, InvalidRevisionId, LocalDocumentTooLarge
+from ..gateway.feed import TOKEN
 from ..gateway.push import revision_problem, shown
 from .json_body import parse_json
 
@@ -34,8 +35,6 @@ FEEDS = ("normal", "longpoll", "continuous", "eventsource")
 STYLES = ("main_only", "all_docs")
 FLAGS = {"true": True, "1": True, "false": False, "0": False}
 _DIGITS = re.compile(r"[0-9]{1,12}")
-# What `feed.token` writes (tokens from before nonces have none).
-_SINCE = re.compile(r"[0-9]{1,18}-[0-9]{1,9}(?:-[0-9a-f]{16})?")
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def since(args: Mapping[str, str]) -> str | int:
     raw = args.get("since")
     if raw in (None, "", "0"):
         return 0
-    if not _SINCE.fullmatch(raw):
+    if not TOKEN.fullmatch(raw):
         raise InvalidInput(
             f"malformed since value {shown(raw)}: use 0 or a last_seq from this feed",
             parameter="since",
