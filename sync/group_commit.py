@@ -131,20 +131,20 @@ class GroupCommit:
     def _synchronous(self, con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         """The connection as it is for a durable group; for the others switched to
         `synchronous=NORMAL` (no fsync at COMMIT) until the group is done. SQLite takes
-        the setting only outside a transaction, hence around BEGIN … COMMIT."""
-        if self.durable:
-            try:
-                yield con
-            finally:
-                _roll_back_unfinished(con)
-            return
-        (level,) = con.execute("PRAGMA synchronous").fetchone()
-        con.execute("PRAGMA synchronous=NORMAL")
+        the setting only outside a transaction, hence around BEGIN … COMMIT. A group
+        left unfinished by an error before the COMMIT is rolled back here: the
+        connection is the leader thread's, and its next write must start afresh."""
+        level = None
+        if not self.durable:
+            (level,) = con.execute("PRAGMA synchronous").fetchone()
+            con.execute("PRAGMA synchronous=NORMAL")
         try:
             yield con
         finally:
-            _roll_back_unfinished(con)
-            con.execute(f"PRAGMA synchronous={int(level)}")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if level is not None:
+                con.execute(f"PRAGMA synchronous={int(level)}")
 
     @contextlib.contextmanager
     def _member(self, con: sqlite3.Connection, errors: list) -> Iterator[None]:
@@ -229,13 +229,6 @@ def _leader_stopped(exc: BaseException) -> BaseException:
     error = RuntimeError(f"the group's leader stopped before its commit ({type(exc).__name__})")
     error.__cause__ = exc
     return error
-
-
-def _roll_back_unfinished(con: sqlite3.Connection) -> None:
-    """After an error before the COMMIT was reached, the group's transaction is undone
-    (the connection is the leader thread's: its next write must start afresh)."""
-    if con.in_transaction:
-        con.execute("ROLLBACK")
 
 
 def _roll_back_member(con: sqlite3.Connection) -> None:
