@@ -20,9 +20,9 @@
    each one (unregister, re-register, a wake-up through a pipe, a thread switch for
    every request). A request that does not come within `LINGER_S` is left to the main
    thread's poller as before. The wait costs a thread, not CPU (the thread sleeps in
-   `poll`); 10 ms catches the next request of a device (or of the TLS proxy's kept-alive
-   upstream connection) that is itself busy with many others, which 2 ms often did not
-   when 100 devices synced at once (docs/performance.md).
+   `poll`). 10 ms leaves time for a client that is itself busy with many others (the
+   benchmark's 100 devices on one event loop, a TLS proxy's kept-alive upstream
+   connection) to send the next request; it was 2 ms (docs/performance.md).
 """
 
 from __future__ import annotations
