@@ -98,6 +98,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import requests  # noqa: E402
 from bench_http import LeanHttp  # noqa: E402
+from requests.adapters import HTTPAdapter  # noqa: E402
+from urllib3.util.retry import Retry  # noqa: E402
 
 from server.app import open_site  # noqa: E402
 from server.config import Config  # noqa: E402
@@ -611,6 +613,11 @@ class NoopProbe:
     def __init__(self, db_url: str, token: str, since: str, batch: int):
         self.url = f"{db_url}/_changes"
         self.http = session()
+        # A kept-alive connection the server closes while idle (gunicorn: after 2 s, as
+        # while the other site grows) can be reset as it is reused; a no-op GET is
+        # sent once more then, as PouchDB's fetch does.
+        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET"})
+        self.http.mount("http://", HTTPAdapter(max_retries=retry))
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.since, self.batch, self.moved = since, batch, 0
         self.block(10)  # warm-up: connection, both workers' caches
