@@ -65,7 +65,10 @@ def test_own_cluster_runs_unprivileged_and_is_removed(tmp_path: Path) -> None:
     with running_postgres(tmp_path) as url:
         data_dir = Path(_scalar(url, "SHOW data_directory"))
         owner = data_dir.stat().st_uid
-        backend_uid = Path(f"/proc/{_scalar(url, 'SELECT pg_backend_pid()')}").stat().st_uid
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            # The backend exits when its connection closes: stat it while it is open.
+            backend_pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            backend_uid = Path(f"/proc/{backend_pid}").stat().st_uid
         if os.geteuid() == 0:
             assert owner != 0, f"{data_dir} is owned by root"
             assert backend_uid != 0, "the server runs as root"
