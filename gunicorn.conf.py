@@ -17,7 +17,10 @@ waits (it costs memory, not CPU: `server/gateway/live_feeds.py`), so each worker
 many threads and lets all but 8 of them wait (SOPU_LIVE_FEEDS_PER_WORKER): those 8
 always serve logins, pushes and pages; a device beyond the limit is told 503 with
 Retry-After and syncs at its next try. With the defaults a node holds 4 × 24 = 96
-live devices; SOPU_THREADS=260 holds about a thousand (docs/performance.md).
+live devices; SOPU_THREADS=260 holds about a thousand (docs/performance.md). Where
+live feeds wait in `sopu live-feeds` instead (the shipped nginx and systemd setup),
+SOPU_THREADS=8 is enough, and a burst of syncs finishes sooner with it than with 32
+(deploy/sopu.service sets it; docs/deployment.md, Sizing).
 
 Environment: SOPU_BIND (127.0.0.1:8000), SOPU_WORKERS (4), SOPU_THREADS (32),
 SOPU_LIVE_FEEDS_PER_WORKER (threads - 8), PROMETHEUS_MULTIPROC_DIR (a fresh temporary

@@ -3,7 +3,10 @@ loads, every crontab line is a real `sopu` command, the units start what exists.
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -64,3 +67,34 @@ def test_the_live_feed_unit_and_nginx_send_live_feeds_to_the_event_loop_server()
     nginx = (DEPLOY / "nginx-sopu.conf").read_text()
     assert f"server 127.0.0.1:{port};" in nginx
     assert "(longpoll|continuous|eventsource)" in nginx and "proxy_pass http://$sopu_sync;" in nginx
+
+
+def _unit_environment(unit: str) -> dict[str, str]:
+    pairs = (
+        line.removeprefix("Environment=").split("=", 1)
+        for line in unit.splitlines()
+        if line.startswith("Environment=")
+    )
+    return dict(pairs)
+
+
+def test_the_gunicorn_unit_runs_few_threads_and_still_serves_a_stray_live_feed(tmp_path):
+    """With live feeds on `sopu live-feeds`, the unit's small thread count keeps a burst
+    of syncs cheap; gunicorn.conf.py must still let each worker hold one live feed that
+    reached it past nginx (0 would refuse every such device)."""
+    env = _unit_environment((DEPLOY / "sopu.service").read_text())
+    assert int(env["SOPU_THREADS"]) <= 8
+    conf = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+    probe = (
+        "import os, runpy; c = runpy.run_path(os.environ['CONF']);"
+        " print(c['workers'], c['threads'], os.environ['SOPU_LIVE_FEEDS_PER_WORKER'])"
+    )
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SOPU_", "PROMETHEUS_"))}
+    run_env = keep | {k: v for k, v in env.items() if k.startswith("SOPU_")} | {"CONF": str(conf)}
+    run_env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=run_env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    workers, threads, live_feeds = (int(x) for x in out)
+    assert (workers, threads) == (int(env["SOPU_WORKERS"]), int(env["SOPU_THREADS"]))
+    assert live_feeds >= 1
