@@ -48,9 +48,7 @@ SET = "set"  # list of plain values: additions and removals of both sides apply
 OBJECT = "object"  # nested object merged field by field by its schema's rules
 STAMP = "stamp"  # author, time and version of the revision: the later side's
 REVISION = "revision"  # `_rev`: not content; the caller gives the merged body its revision
-MERGE_RULES = frozenset(
-    {IMMUTABLE, SCALAR, PROGRESS, TEXT, ITEMS, SET, OBJECT, STAMP, REVISION}
-)
+MERGE_RULES = frozenset({IMMUTABLE, SCALAR, PROGRESS, TEXT, ITEMS, SET, OBJECT, STAMP, REVISION})
 
 
 class StrictSchema(Schema):
